@@ -1,0 +1,184 @@
+"""The DuckDB warehouse: a private working file for runs, and atomic publishing of it.
+
+BI tools open the *published* file (default ``warehouse/fupin.duckdb``) read-only; runs never write
+it. Every stage and dbt work in the *working* file beside it (``fupin.work.duckdb``), which keeps its
+state between runs so runs are incremental. Publishing checkpoints the working file, copies it to a
+temporary file in the published file's directory and ``os.replace``-s it over the published path:
+readers holding the old file keep their snapshot (the old inode stays alive until they close it),
+new readers see the new file, and a run that fails before publishing leaves the last good warehouse.
+
+Runs in several processes (Dagster's multiprocess executor) take turns on the working file through
+an advisory file lock, because DuckDB allows a single writing process per file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from pipelines.core.tables import RAW_SCHEMA, RAW_TABLES, create_table_sql
+
+DEFAULT_WAREHOUSE = Path("warehouse") / "fupin.duckdb"
+
+# Bookkeeping that is not a dbt source: which documents were extracted with which versions.
+STATE_SCHEMA = "pipeline_state"
+STATE_TABLES: dict[str, dict[str, str]] = {
+    "extracted_documents": {
+        "document_id": "VARCHAR",
+        "extraction_version": "VARCHAR",
+        "text_fingerprint": "VARCHAR",
+        "fact_count": "INTEGER",
+        "mention_count": "INTEGER",
+        "extracted_at": "TIMESTAMP",
+    },
+}
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse cannot be opened or published; the message says what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class WarehousePaths:
+    published: Path  # what readers open; replaced atomically, never written in place
+    work: Path  # where runs build; persistent between runs
+    lock: Path  # advisory lock serialising writers of the working file
+
+    @classmethod
+    def from_published(cls, path: str | os.PathLike[str]) -> WarehousePaths:
+        published = Path(path).expanduser().absolute()
+        suffix = published.suffix or ".duckdb"
+        work = published.with_name(f"{published.stem}.work{suffix}")
+        lock = published.with_name(f"{published.stem}.work.lock")
+        return cls(published=published, work=work, lock=lock)
+
+    @property
+    def directory(self) -> Path:
+        return self.published.parent
+
+
+def connect(path: str | os.PathLike[str], read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB file; read-only opens fail clearly when the file does not exist."""
+    path = Path(path)
+    if read_only and not path.exists():
+        raise WarehouseError(f"warehouse {path} does not exist; run `fupin run` first")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw schema, every raw table and the pipeline bookkeeping tables if missing."""
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
+    for table in RAW_TABLES:
+        con.execute(create_table_sql(table))
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}")
+    for table, columns in STATE_TABLES.items():
+        cols = ", ".join(f'"{name}" {kind}' for name, kind in columns.items())
+        con.execute(f"CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.{table} ({cols})")
+
+
+@contextlib.contextmanager
+def work_lock(paths: WarehousePaths) -> Iterator[None]:
+    """Hold the working file's writer lock (blocks while another process holds it)."""
+    paths.directory.mkdir(parents=True, exist_ok=True)
+    with open(paths.lock, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def open_work(paths: WarehousePaths) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A locked read-write connection to the working file, with the raw schema in place."""
+    with work_lock(paths):
+        con = connect(paths.work)
+        try:
+            ensure_raw_schema(con)
+            yield con
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+
+
+def check_writable(paths: WarehousePaths) -> None:
+    """Fail early, with a readable message, when the warehouse directory cannot be written."""
+    directory = paths.directory
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WarehouseError(f"cannot create warehouse directory {directory}: {exc.strerror}") from exc
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise WarehouseError(f"warehouse directory {directory} is not writable")
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish(paths: WarehousePaths) -> Path:
+    """Atomically replace the published file with a checkpointed copy of the working file."""
+    if not paths.work.exists():
+        raise WarehouseError(f"nothing to publish: working file {paths.work} does not exist")
+    tmp = paths.published.with_name(f".{paths.published.name}.{os.getpid()}.tmp")
+    with work_lock(paths):
+        # Fold the write-ahead log into the file so the copy is complete on its own.
+        con = connect(paths.work)
+        try:
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        try:
+            shutil.copyfile(paths.work, tmp)
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, paths.published)
+            _fsync_dir(paths.directory)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    return paths.published
+
+
+def describe_warehouse(path: str | os.PathLike[str]) -> list[tuple[str, str, int]]:
+    """(schema, table, row count) of every table and view in a warehouse file, read-only."""
+    con = connect(path, read_only=True)
+    try:
+        return describe_connection(con)
+    finally:
+        con.close()
+
+
+def describe_connection(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
+    tables = con.execute(
+        """
+        SELECT table_schema, table_name FROM information_schema.tables
+        WHERE table_catalog = current_database() AND table_schema NOT IN ('information_schema', 'pg_catalog')
+        ORDER BY table_schema, table_name
+        """
+    ).fetchall()
+    out: list[tuple[str, str, int]] = []
+    for schema, table in tables:
+        (rows,) = con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()
+        out.append((schema, table, int(rows)))
+    return out
+
+
+def table_counts(
+    con: duckdb.DuckDBPyConnection, tables: list[str], schema: str = RAW_SCHEMA
+) -> dict[str, int]:
+    """Row counts of some tables of one schema."""
+    return {t: int(con.execute(f"SELECT count(*) FROM {schema}.{t}").fetchone()[0]) for t in tables}
