@@ -1,0 +1,31 @@
+-- Numbers with a unit that no metric claimed, with the document they come from: the to-do list
+-- for the metric catalog.
+
+with mentions as (
+    select * from {{ ref('stg_raw__unclassified_mentions') }}
+),
+
+documents as (
+    select * from {{ ref('dim_document') }}
+),
+
+final as (
+    select
+        mentions.document_id,
+        mentions.source_file,
+        mentions.sentence,
+        mentions.phrase,
+        mentions.value,
+        mentions.unit,
+        documents.title,
+        documents.county_code,
+        documents.county_name,
+        mentions.start_offset,
+        mentions.end_offset,
+        mentions.mention_id
+    from mentions
+    left join documents
+        on mentions.document_id = documents.document_id
+)
+
+select * from final
