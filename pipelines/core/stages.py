@@ -1,0 +1,682 @@
+"""The pipeline's stages: each reads and writes the warehouse's raw tables through one connection.
+
+Every stage is incremental and idempotent: it works only on what changed since the last run (new or
+changed files, documents not yet cleaned or extracted with the current code and catalog versions),
+removes what no longer has a source, and running it twice leaves the same rows. A document that
+makes the code raise becomes a rejected_documents row naming the error; the stage goes on.
+
+No Dagster here: the assets in pipelines/assets/ call these functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from pipelines.core import cleaning, documents, extract
+from pipelines.core.models import County, RawDocument, RejectedDocument
+from pipelines.core.tables import RAW_SCHEMA, RAW_TABLES
+from pipelines.core.validation import FACT_COLUMNS, REJECTED_COLUMNS, split_valid_facts
+from pipelines.core.warehouse import STATE_SCHEMA, STATE_TABLES
+
+# Below this many documents a process pool costs more than it saves.
+PARALLEL_THRESHOLD = 200
+INSERT_BATCH = 500
+
+RAW = RAW_SCHEMA
+
+
+@dataclass(slots=True)
+class StageStats:
+    """What one stage did in one run."""
+
+    stage: str
+    processed: int = 0  # items worked on this run (new or changed)
+    written: int = 0  # rows written
+    rejected: int = 0  # items rejected this run
+    skipped: int = 0  # items already up to date
+    removed: int = 0  # rows deleted because their source is gone or stale
+    duplicates: int = 0  # documents recognised as copies of another
+
+    def as_dict(self) -> dict[str, int]:
+        return {k: v for k, v in asdict(self).items() if k != "stage"}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _short_hash(*parts: object) -> str:
+    joined = "\x1f".join("" if p is None else repr(p) if isinstance(p, float) else str(p) for p in parts)
+    return hashlib.sha256(joined.encode("utf-8")).hexdigest()[:16]
+
+
+def _error_reason(action: str, exc: BaseException) -> str:
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return (
+        f"{action} failed with {type(exc).__name__}: {message}"
+        if message
+        else f"{action} failed with {type(exc).__name__}"
+    )
+
+
+def insert_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    rows: Sequence[dict[str, Any]] | pd.DataFrame,
+    *,
+    schema: str = RAW,
+    columns: dict[str, str] | None = None,
+) -> int:
+    """Append rows (dicts or a DataFrame) to a table, casting each column to the table's type."""
+    columns = columns or RAW_TABLES[table]
+    frame = (
+        rows
+        if isinstance(rows, pd.DataFrame)
+        else pd.DataFrame.from_records(list(rows), columns=list(columns))
+    )
+    if frame.empty:
+        return 0
+    frame = frame.reindex(columns=list(columns))
+    select = ", ".join(f'CAST("{name}" AS {kind})' for name, kind in columns.items())
+    view = f"_fupin_insert_{table}"
+    con.register(view, frame)
+    try:
+        con.execute(f"INSERT INTO {schema}.{table} SELECT {select} FROM {view}")
+    finally:
+        con.unregister(view)
+    return len(frame)
+
+
+def _replace_table(
+    con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[dict[str, Any]] | pd.DataFrame
+) -> int:
+    con.execute(f"DELETE FROM {RAW}.{table}")
+    return insert_rows(con, table, rows)
+
+
+def _delete_in(
+    con: duckdb.DuckDBPyConnection, table: str, column: str, values: Iterable[str], schema: str = RAW
+) -> int:
+    values = list(dict.fromkeys(values))
+    if not values:
+        return 0
+    (before,) = con.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone()
+    con.execute(f"DELETE FROM {schema}.{table} WHERE {column} IN (SELECT unnest(?::VARCHAR[]))", [values])
+    (after,) = con.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone()
+    return int(before - after)
+
+
+class _Transaction:
+    """BEGIN/COMMIT around a stage, so a crash mid-stage leaves the previous state."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+
+    def __enter__(self) -> duckdb.DuckDBPyConnection:
+        self.con.execute("BEGIN TRANSACTION")
+        return self.con
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.con.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+# --- process pool over independent documents -----------------------------------------------------
+
+# Objects the worker functions need (catalog, place index ...). Set before the pool forks, so the
+# workers inherit them instead of unpickling them once per task.
+_WORKER_CONTEXT: dict[str, Any] = {}
+
+
+def _worker_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _map_documents(fn: Callable[[Any], Any], items: Sequence[Any], context: dict[str, Any]) -> Iterator[Any]:
+    """fn over items, in order; in a forked process pool when there are many items and cores."""
+    _WORKER_CONTEXT.clear()
+    _WORKER_CONTEXT.update(context)
+    try:
+        workers = min(_worker_count(), 8)
+        fork_ok = "fork" in multiprocessing.get_all_start_methods()
+        if len(items) < PARALLEL_THRESHOLD or workers < 2 or not fork_ok:
+            yield from map(fn, items)
+            return
+        chunksize = max(1, len(items) // (workers * 8))
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            yield from pool.map(fn, items, chunksize=chunksize)
+    finally:
+        _WORKER_CONTEXT.clear()
+
+
+# --- reference data -------------------------------------------------------------------------------
+
+
+def _catalog_rows(catalog: Any) -> list[dict[str, Any]]:
+    if hasattr(catalog, "table_rows"):
+        return list(catalog.table_rows())
+    return [
+        {
+            "metric_code": code,
+            "name_zh": m.name_zh,
+            "name_en": m.name_en,
+            "unit": m.unit,
+            "category": m.category,
+            "description": m.description,
+            "keywords": " | ".join(getattr(m, "keywords", ()) or ()),
+        }
+        for code, m in catalog.metrics.items()
+    ]
+
+
+def load_reference_data(
+    con: duckdb.DuckDBPyConnection, catalog: Any, gazetteer: Any
+) -> dict[str, StageStats]:
+    """Replace raw.metric_catalog and raw.county_gazetteer with the current reference files."""
+    metrics = _catalog_rows(catalog)
+    counties = list(gazetteer.county_rows())
+    with _Transaction(con):
+        written_metrics = _replace_table(con, "metric_catalog", metrics)
+        written_counties = _replace_table(con, "county_gazetteer", counties)
+    return {
+        "metric_catalog": StageStats("metric_catalog", processed=len(metrics), written=written_metrics),
+        "county_gazetteer": StageStats("county_gazetteer", processed=len(counties), written=written_counties),
+    }
+
+
+# --- raw documents ---------------------------------------------------------------------------------
+
+
+def _relative(raw_dir: Path, path: Path) -> str:
+    path = Path(path)
+    if path.is_absolute():
+        try:
+            return path.relative_to(raw_dir).as_posix()
+        except ValueError:
+            return path.as_posix()
+    return path.as_posix()
+
+
+def _file_hash(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None  # read_raw_file reports the problem as a rejection
+
+
+def _document_row(doc: RawDocument, source_file: str, loaded_at: dt.datetime) -> dict[str, Any]:
+    return {
+        "source_file": source_file,
+        "document_id": doc.document_id,
+        "content_hash": doc.content_hash,
+        "byte_size": doc.byte_size,
+        "encoding": doc.encoding,
+        "is_html": doc.is_html,
+        "url": doc.url,
+        "fetched_at": doc.fetched_at,
+        "raw_text": doc.text,
+        "loaded_at": loaded_at,
+    }
+
+
+def _rejection_row(
+    source_file: str, stage: str, reason: str, content_hash: str | None, at: dt.datetime
+) -> dict[str, Any]:
+    return {
+        "source_file": source_file,
+        "content_hash": content_hash,
+        "stage": stage,
+        "reason": reason,
+        "rejected_at": at,
+    }
+
+
+def sync_raw_documents(con: duckdb.DuckDBPyConnection, raw_dir: str | os.PathLike[str]) -> StageStats:
+    """Mirror the raw dir into raw.raw_documents / raw.rejected_documents, decoding only new bytes."""
+    raw_dir = Path(raw_dir).absolute()
+    stats = StageStats("raw_documents")
+    now = _now()
+    present = {_relative(raw_dir, Path(p)): Path(p) for p in documents.iter_raw_files(raw_dir)}
+
+    with _Transaction(con):
+        loaded = dict(con.execute(f"SELECT source_file, content_hash FROM {RAW}.raw_documents").fetchall())
+        rejected_early = dict(
+            con.execute(
+                f"SELECT source_file, any_value(content_hash) FROM {RAW}.rejected_documents "
+                "WHERE stage IN ('read', 'decode') GROUP BY source_file"
+            ).fetchall()
+        )
+        known_files = {
+            r[0] for r in con.execute(f"SELECT source_file FROM {RAW}.rejected_documents").fetchall()
+        }
+        vanished = (set(loaded) | known_files) - set(present)
+        stats.removed += _delete_in(con, "raw_documents", "source_file", vanished)
+        stats.removed += _delete_in(con, "rejected_documents", "source_file", vanished)
+
+        doc_rows: list[dict[str, Any]] = []
+        rejections: list[dict[str, Any]] = []
+        for source_file in sorted(present):
+            path = present[source_file]
+            content_hash = _file_hash(path)
+            if content_hash is not None and content_hash in (
+                loaded.get(source_file),
+                rejected_early.get(source_file),
+            ):
+                stats.skipped += 1
+                continue
+            stats.processed += 1
+            # New or changed file: whatever was recorded for it before is stale.
+            _delete_in(con, "raw_documents", "source_file", [source_file])
+            _delete_in(con, "rejected_documents", "source_file", [source_file])
+            try:
+                result = documents.read_raw_file(raw_dir, path)
+            except Exception as exc:  # one bad file must not stop the run
+                result = RejectedDocument(
+                    source_file, "read", _error_reason("reading the file", exc), content_hash
+                )
+            if isinstance(result, RawDocument):
+                doc_rows.append(_document_row(result, source_file, now))
+            else:
+                stats.rejected += 1
+                rejections.append(
+                    _rejection_row(source_file, result.stage, result.reason, result.content_hash, now)
+                )
+            if len(doc_rows) >= INSERT_BATCH:
+                stats.written += insert_rows(con, "raw_documents", doc_rows)
+                doc_rows.clear()
+        stats.written += insert_rows(con, "raw_documents", doc_rows)
+        insert_rows(con, "rejected_documents", rejections)
+    return stats
+
+
+# --- cleaning ---------------------------------------------------------------------------------------
+
+
+def _clean_one(item: tuple[str, str, bool]) -> dict[str, Any]:
+    """Clean one document and find its county; runs in a worker process when there are many."""
+    document_id, text, is_html = item
+    places = _WORKER_CONTEXT["places"]
+    try:
+        cleaned = cleaning.clean_document(text, is_html=is_html)
+    except Exception as exc:
+        return {"document_id": document_id, "error": ("clean", _error_reason("cleaning", exc))}
+    if not cleaned.text.strip():
+        return {"document_id": document_id, "error": ("clean", "no article text left after cleaning")}
+    try:
+        county = places.subject_county(cleaned.title, cleaned.text)
+    except Exception as exc:
+        return {"document_id": document_id, "error": ("place", _error_reason("finding the county", exc))}
+    return {
+        "document_id": document_id,
+        "cleaned": cleaned,
+        "county": county,
+        "fingerprint": documents.text_fingerprint(cleaned.text),
+    }
+
+
+def clean_documents(con: duckdb.DuckDBPyConnection, places: Any) -> StageStats:
+    """Clean new documents into raw.cleaned_documents; record copies in raw.duplicate_documents."""
+    version = str(cleaning.CLEANER_VERSION)
+    stats = StageStats("cleaned_documents")
+    now = _now()
+    with _Transaction(con):
+        stats.removed += _remove_stale_cleaning(con, version)
+        canonical = """
+            SELECT document_id, min(source_file) AS source_file FROM raw.raw_documents GROUP BY document_id
+        """
+        # A newly added copy may sort before the file the document was first read from.
+        con.execute(
+            f"UPDATE {RAW}.cleaned_documents AS c SET source_file = k.source_file FROM ({canonical}) AS k "
+            "WHERE c.document_id = k.document_id AND c.source_file <> k.source_file"
+        )
+        pending = con.execute(
+            f"""
+            SELECT r.document_id, r.source_file, r.content_hash, r.raw_text, r.is_html, r.url
+            FROM {RAW}.raw_documents AS r JOIN ({canonical}) AS k USING (document_id, source_file)
+            WHERE r.document_id NOT IN (SELECT document_id FROM {RAW}.cleaned_documents)
+              AND r.document_id NOT IN (
+                  SELECT document_id FROM {RAW}.duplicate_documents WHERE match_kind = 'identical_text')
+            ORDER BY r.source_file
+            """
+        ).fetchall()
+        (already,) = con.execute(f"SELECT count(*) FROM {RAW}.cleaned_documents").fetchone()
+        stats.skipped = int(already)
+        # Documents rejected by an earlier run are tried again (the place index may have improved).
+        _delete_in(con, "rejected_documents", "content_hash", [p[2] for p in pending])
+        con.execute(
+            f"DELETE FROM {RAW}.rejected_documents WHERE stage IN ('clean', 'place', 'extract') "
+            f"AND content_hash NOT IN (SELECT content_hash FROM {RAW}.raw_documents)"
+        )
+
+        kept_by_fingerprint = dict(
+            con.execute(f"SELECT text_fingerprint, document_id FROM {RAW}.cleaned_documents").fetchall()
+        )
+        by_id = {p[0]: p for p in pending}
+        cleaned_rows: list[dict[str, Any]] = []
+        duplicate_rows: list[dict[str, Any]] = []
+        rejections: list[dict[str, Any]] = []
+        items = [(p[0], p[3], bool(p[4])) for p in pending]
+        for result in _map_documents(_clean_one, items, {"places": places}):
+            document_id, source_file, content_hash, _, _, url = by_id[result["document_id"]]
+            stats.processed += 1
+            if "error" in result:
+                stage, reason = result["error"]
+                rejections.append(_rejection_row(source_file, stage, reason, content_hash, now))
+                continue
+            fingerprint = result["fingerprint"]
+            if fingerprint in kept_by_fingerprint:
+                duplicate_rows.append(
+                    {
+                        "source_file": source_file,
+                        "document_id": document_id,
+                        "duplicate_of": kept_by_fingerprint[fingerprint],
+                        "match_kind": "identical_text",
+                    }
+                )
+                continue
+            county: County | None = result["county"]
+            if county is None:
+                rejections.append(
+                    _rejection_row(source_file, "place", "no county named in the text", content_hash, now)
+                )
+                continue
+            cleaned = result["cleaned"]
+            kept_by_fingerprint[fingerprint] = document_id
+            cleaned_rows.append(
+                {
+                    "document_id": document_id,
+                    "source_file": source_file,
+                    "content_hash": content_hash,
+                    "text_fingerprint": fingerprint,
+                    "title": cleaned.title,
+                    "published_date": cleaned.published_date,
+                    "outlet": cleaned.outlet,
+                    "author": cleaned.author,
+                    "url": url,
+                    "county_code": county.code,
+                    "county_name": county.name,
+                    "clean_text": cleaned.text,
+                    "char_count": len(cleaned.text),
+                    "cleaner_version": version,
+                }
+            )
+        stats.written += insert_rows(con, "cleaned_documents", cleaned_rows)
+        insert_rows(con, "duplicate_documents", duplicate_rows)
+        insert_rows(con, "rejected_documents", rejections)
+        stats.rejected = len(rejections)
+        _record_copies(con, now)
+        (stats.duplicates,) = con.execute(f"SELECT count(*) FROM {RAW}.duplicate_documents").fetchone()
+    return stats
+
+
+def _remove_stale_cleaning(con: duckdb.DuckDBPyConnection, version: str) -> int:
+    """Drop cleaning results whose source vanished or changed, or that an older cleaner made."""
+    removed = 0
+    for sql in (
+        f"DELETE FROM {RAW}.cleaned_documents "
+        f"WHERE document_id NOT IN (SELECT document_id FROM {RAW}.raw_documents)",
+        f"DELETE FROM {RAW}.cleaned_documents WHERE cleaner_version IS DISTINCT FROM ?",
+    ):
+        params = [version] if "?" in sql else []
+        (before,) = con.execute(f"SELECT count(*) FROM {RAW}.cleaned_documents").fetchone()
+        con.execute(sql, params)
+        (after,) = con.execute(f"SELECT count(*) FROM {RAW}.cleaned_documents").fetchone()
+        removed += int(before - after)
+        if "cleaner_version" in sql and before != after:
+            # Text duplicates were judged on the old cleaner's output: judge them again.
+            con.execute(f"DELETE FROM {RAW}.duplicate_documents WHERE match_kind = 'identical_text'")
+    # A duplicate whose file vanished or changed, or whose kept document went, is stale.
+    con.execute(
+        f"""
+        DELETE FROM {RAW}.duplicate_documents AS d
+        WHERE NOT EXISTS (SELECT 1 FROM {RAW}.raw_documents AS r
+                          WHERE r.source_file = d.source_file AND r.document_id = d.document_id)
+           OR d.duplicate_of NOT IN (SELECT document_id FROM {RAW}.cleaned_documents)
+        """
+    )
+    return removed
+
+
+def _record_copies(con: duckdb.DuckDBPyConnection, now: dt.datetime) -> None:
+    """Give every file that repeats another file's bytes the same fate as the file kept for them.
+
+    Kept document -> identical_bytes duplicate; text duplicate -> identical_text duplicate of the
+    same document; rejected while cleaning -> the same rejection. (A document that failed
+    extraction is still kept, so its copies are identical_bytes duplicates.)
+    Recomputed from scratch each run (cheap, in SQL).
+    """
+    copies = f"""
+        SELECT r.source_file, r.document_id, r.content_hash, k.source_file AS kept_file
+        FROM {RAW}.raw_documents AS r
+        JOIN (SELECT document_id, min(source_file) AS source_file
+              FROM {RAW}.raw_documents GROUP BY document_id) AS k
+          ON r.document_id = k.document_id AND r.source_file <> k.source_file
+    """
+    con.execute(
+        f"DELETE FROM {RAW}.duplicate_documents WHERE match_kind = 'identical_bytes' "
+        f"OR source_file IN (SELECT source_file FROM ({copies}))"
+    )
+    con.execute(
+        f"DELETE FROM {RAW}.rejected_documents WHERE stage IN ('clean', 'place', 'extract') "
+        f"AND source_file IN (SELECT source_file FROM ({copies}))"
+    )
+    con.execute(
+        f"""
+        INSERT INTO {RAW}.duplicate_documents
+        SELECT c.source_file, c.document_id, c.document_id, 'identical_bytes'
+        FROM ({copies}) AS c WHERE c.document_id IN (SELECT document_id FROM {RAW}.cleaned_documents)
+        UNION ALL
+        SELECT c.source_file, c.document_id, d.duplicate_of, 'identical_text'
+        FROM ({copies}) AS c JOIN {RAW}.duplicate_documents AS d
+          ON d.source_file = c.kept_file AND d.match_kind = 'identical_text'
+        """
+    )
+    con.execute(
+        f"""
+        INSERT INTO {RAW}.rejected_documents
+        SELECT c.source_file, c.content_hash, j.stage, j.reason, ?
+        FROM ({copies}) AS c JOIN {RAW}.rejected_documents AS j
+          ON j.source_file = c.kept_file AND j.stage IN ('clean', 'place')
+        """,
+        [now],
+    )
+
+
+# --- extraction -------------------------------------------------------------------------------------
+
+
+def extraction_version(catalog: Any) -> str:
+    """Facts depend on the extractor's code and on the catalog it matches against."""
+    return f"{extract.EXTRACTOR_VERSION}+{catalog.version}"
+
+
+def fact_id(
+    document_id: str, metric_code: str, county_code: str, year: int | None, value: float, start: int
+) -> str:
+    return _short_hash(document_id, metric_code, county_code, year, float(value), start)
+
+
+def _extract_one(item: tuple[str, str, str | None, dt.date | None, County]) -> dict[str, Any]:
+    """Extract one document's facts; runs in a worker process when there are many documents."""
+    document_id, text, _title, published, subject = item
+    try:
+        extraction = extract.extract_facts(
+            text,
+            subject=subject,
+            published=published,
+            catalog=_WORKER_CONTEXT["catalog"],
+            places=_WORKER_CONTEXT["places"],
+        )
+    except Exception as exc:
+        return {"document_id": document_id, "error": _error_reason("extracting facts", exc)}
+    # Plain dicts cross the process boundary more cheaply than dataclasses.
+    return {
+        "document_id": document_id,
+        "facts": [asdict(f) for f in extraction.facts],
+        "mentions": [asdict(m) for m in extraction.unclassified],
+    }
+
+
+def _subject(gazetteer: Any, code: str, name: str) -> County:
+    try:
+        county = gazetteer.county(code)
+    except Exception:  # gazetteer changed since cleaning; the fact checks will flag the code
+        county = None
+    return county or County(code=code, name=name, prefecture=None, province="")
+
+
+def extract_document_facts(
+    con: duckdb.DuckDBPyConnection, catalog: Any, places: Any, gazetteer: Any
+) -> StageStats:
+    """Extract facts and unclassified mentions from cleaned documents not yet extracted."""
+    version = extraction_version(catalog)
+    stats = StageStats("extracted_facts")
+    now = _now()
+    state = f"{STATE_SCHEMA}.extracted_documents"
+    with _Transaction(con):
+        # Orphans: documents no longer cleaned (file gone, changed, now a duplicate or rejected).
+        for table in ("extracted_facts", "unclassified_mentions"):
+            con.execute(
+                f"DELETE FROM {RAW}.{table} "
+                f"WHERE document_id NOT IN (SELECT document_id FROM {RAW}.cleaned_documents)"
+            )
+        con.execute(
+            f"DELETE FROM {state} WHERE document_id NOT IN (SELECT document_id FROM {RAW}.cleaned_documents)"
+        )
+        for table in ("extracted_facts", "unclassified_mentions"):
+            con.execute(
+                f"UPDATE {RAW}.{table} AS t SET source_file = c.source_file "
+                f"FROM {RAW}.cleaned_documents AS c "
+                "WHERE t.document_id = c.document_id AND t.source_file <> c.source_file"
+            )
+        pending = con.execute(
+            f"""
+            SELECT c.document_id, c.source_file, c.content_hash, c.clean_text, c.title, c.published_date,
+                   c.county_code, c.county_name
+            FROM {RAW}.cleaned_documents AS c LEFT JOIN {state} AS s USING (document_id)
+            WHERE s.document_id IS NULL OR s.extraction_version <> ?
+               OR s.text_fingerprint <> c.text_fingerprint
+            ORDER BY c.source_file
+            """,
+            [version],
+        ).fetchall()
+        (total,) = con.execute(f"SELECT count(*) FROM {RAW}.cleaned_documents").fetchone()
+        stats.skipped = int(total) - len(pending)
+        pending_ids = [p[0] for p in pending]
+        for table in ("extracted_facts", "unclassified_mentions"):
+            stats.removed += _delete_in(con, table, "document_id", pending_ids)
+        _delete_in(con, "extracted_documents", "document_id", pending_ids, schema=STATE_SCHEMA)
+        con.execute(
+            f"DELETE FROM {RAW}.rejected_documents WHERE stage = 'extract' AND content_hash IN "
+            "(SELECT unnest(?::VARCHAR[]))",
+            [[p[2] for p in pending]],
+        )
+        fingerprints = dict(
+            con.execute(
+                f"SELECT document_id, text_fingerprint FROM {RAW}.cleaned_documents "
+                "WHERE document_id IN (SELECT unnest(?::VARCHAR[]))",
+                [pending_ids],
+            ).fetchall()
+        )
+
+        by_id = {p[0]: p for p in pending}
+        items = [(p[0], p[3], p[4], p[5], _subject(gazetteer, p[6], p[7])) for p in pending]
+        facts: dict[str, dict[str, Any]] = {}
+        mentions: dict[str, dict[str, Any]] = {}
+        done: list[dict[str, Any]] = []
+        rejections: list[dict[str, Any]] = []
+        context = {"catalog": catalog, "places": places}
+        for result in _map_documents(_extract_one, items, context):
+            document_id = result["document_id"]
+            _, source_file, content_hash, *_ = by_id[document_id]
+            stats.processed += 1
+            if "error" in result:
+                rejections.append(_rejection_row(source_file, "extract", result["error"], content_hash, now))
+                continue
+            for fact in result["facts"]:
+                row = _fact_row(fact, document_id, source_file, version)
+                facts.setdefault(row["fact_id"], row)  # the same fact read twice is one fact
+            for mention in result["mentions"]:
+                row = _mention_row(mention, document_id, source_file)
+                mentions.setdefault(row["mention_id"], row)
+            done.append(
+                {
+                    "document_id": document_id,
+                    "extraction_version": version,
+                    "text_fingerprint": fingerprints[document_id],
+                    "fact_count": len(result["facts"]),
+                    "mention_count": len(result["mentions"]),
+                    "extracted_at": now,
+                }
+            )
+        stats.written += insert_rows(con, "extracted_facts", list(facts.values()))
+        insert_rows(con, "unclassified_mentions", list(mentions.values()))
+        insert_rows(
+            con, "extracted_documents", done, schema=STATE_SCHEMA, columns=STATE_TABLES["extracted_documents"]
+        )
+        insert_rows(con, "rejected_documents", rejections)
+        stats.rejected = len(rejections)
+    return stats
+
+
+def _fact_row(fact: dict[str, Any], document_id: str, source_file: str, version: str) -> dict[str, Any]:
+    row = {k: fact.get(k) for k in RAW_TABLES["extracted_facts"] if k in fact}
+    row.update(
+        fact_id=fact_id(
+            document_id,
+            fact["metric_code"],
+            fact["county_code"],
+            fact["year"],
+            fact["value"],
+            fact["start_offset"],
+        ),
+        document_id=document_id,
+        source_file=source_file,
+        extractor_version=version,
+    )
+    return row
+
+
+def _mention_row(mention: dict[str, Any], document_id: str, source_file: str) -> dict[str, Any]:
+    return {
+        "mention_id": _short_hash(
+            document_id, mention["start_offset"], mention["end_offset"], mention["phrase"]
+        ),
+        "document_id": document_id,
+        "source_file": source_file,
+        **{k: mention[k] for k in ("sentence", "phrase", "value", "unit", "start_offset", "end_offset")},
+    }
+
+
+# --- validation -------------------------------------------------------------------------------------
+
+
+def validate_facts(con: duckdb.DuckDBPyConnection, catalog: Any, gazetteer: Any) -> StageStats:
+    """Rebuild raw.validated_facts / raw.rejected_facts from raw.extracted_facts.
+
+    Validation is cheap next to extraction and its verdict depends on the current catalog and
+    gazetteer, so it re-judges every fact each run.
+    """
+    stats = StageStats("validated_facts")
+    facts = con.execute(f"SELECT {', '.join(FACT_COLUMNS)} FROM {RAW}.extracted_facts ORDER BY fact_id").df()
+    county_codes = {row["county_code"] for row in gazetteer.county_rows()}
+    valid, rejected = split_valid_facts(facts, catalog, county_codes)
+    with _Transaction(con):
+        stats.written = _replace_table(con, "validated_facts", valid[FACT_COLUMNS])
+        _replace_table(con, "rejected_facts", rejected.reindex(columns=REJECTED_COLUMNS))
+    stats.processed = len(facts)
+    stats.rejected = len(rejected)
+    return stats
