@@ -1,0 +1,187 @@
+"""Files in the raw dir → RawDocument, or RejectedDocument with a reason a person can act on."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from pipelines.core.decoding import DecodeError, decode_bytes
+from pipelines.core.models import RawDocument, RejectedDocument
+
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "content_hash",
+    "document_id",
+    "iter_raw_files",
+    "read_raw_file",
+    "text_fingerprint",
+]
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_SUFFIXES = frozenset({".txt", ".html", ".htm"})
+SIDECAR_SUFFIX = ".meta.json"  # written by scrape.fetch_sources next to each saved page
+_OWN_FILES = frozenset({"sources.yaml", "sources.yml", "sources.csv"})
+DEFAULT_MAX_BYTES = 20_000_000
+
+_HTML_START = re.compile(
+    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>])", re.I | re.S
+)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
+# Everything that is not a letter or digit (in any script): whitespace, punctuation, symbols.
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def content_hash(data: bytes) -> str:
+    """sha256 of the file's bytes (hex)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def document_id(hash_hex: str) -> str:
+    """First 16 hex digits of the content hash: identical bytes, identical id."""
+    return hash_hex[:16]
+
+
+def text_fingerprint(clean_text: str) -> str:
+    """Hash of the cleaned text with all whitespace and punctuation removed (letters casefolded).
+
+    The same report saved in another encoding, script or page template cleans to the same
+    characters, so it fingerprints the same even when line breaks or punctuation widths differ.
+    """
+    core = _NOT_WORD.sub("", clean_text).casefold()
+    return hashlib.sha256(core.encode("utf-8")).hexdigest()
+
+
+def _is_ours(name: str) -> bool:
+    return name.endswith(SIDECAR_SUFFIX) or name in _OWN_FILES
+
+
+def iter_raw_files(raw_dir: str | os.PathLike[str]) -> Iterator[Path]:
+    """Every file under raw_dir, sorted by relative path; hidden files/dirs and our sidecars skipped.
+
+    Unsupported file types are still yielded, so read_raw_file can reject them with a reason.
+    """
+    root = Path(raw_dir)
+    found: list[tuple[str, Path]] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            if name.startswith(".") or _is_ours(name):
+                continue
+            path = Path(dirpath, name)
+            found.append((path.relative_to(root).as_posix(), path))
+    for _, path in sorted(found):
+        yield path
+
+
+def _relative(raw_dir: Path, path: Path) -> str:
+    full = path if path.is_absolute() else raw_dir / path
+    try:
+        return full.relative_to(raw_dir).as_posix()
+    except ValueError:
+        return full.as_posix()
+
+
+def _sidecar(path: Path) -> tuple[str | None, dt.datetime | None, str | None]:
+    """(url, fetched_at as naive UTC, declared charset) from <file>.meta.json, if there is one."""
+    meta_path = path.with_name(path.name + SIDECAR_SUFFIX)
+    if not meta_path.is_file():
+        return None, None, None
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        # The page itself is still good; only its provenance is lost, so keep it and say so.
+        log.warning("ignoring unreadable sidecar %s: %s", meta_path, exc)
+        return None, None, None
+    if not isinstance(meta, dict):
+        return None, None, None
+    url = meta.get("final_url") or meta.get("url")
+    fetched_at = None
+    if meta.get("fetched_at"):
+        try:
+            fetched_at = dt.datetime.fromisoformat(str(meta["fetched_at"]).replace("Z", "+00:00"))
+        except ValueError:
+            log.warning("ignoring bad fetched_at in %s", meta_path)
+        if fetched_at is not None and fetched_at.tzinfo is not None:
+            fetched_at = fetched_at.astimezone(dt.UTC).replace(tzinfo=None)
+    return (str(url) if url else None), fetched_at, meta.get("declared_charset") or None
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB"
+
+
+def read_raw_file(
+    raw_dir: str | os.PathLike[str],
+    path: str | os.PathLike[str],
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> RawDocument | RejectedDocument:
+    """Read and decode one raw file; every failure comes back as a RejectedDocument with a reason."""
+    root = Path(raw_dir)
+    path = Path(path)
+    full = path if path.is_absolute() else root / path
+    source_file = _relative(root, full)
+
+    def reject(stage: str, reason: str, hash_hex: str | None = None) -> RejectedDocument:
+        return RejectedDocument(source_file=source_file, stage=stage, reason=reason, content_hash=hash_hex)
+
+    suffix = full.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        kind = f"unsupported file type {suffix}" if suffix else "unsupported file type (no extension)"
+        return reject("read", f"{kind}; only {', '.join(sorted(SUPPORTED_SUFFIXES))} are read")
+    try:
+        size = full.stat().st_size
+        if not full.is_file():
+            return reject("read", "not a regular file")
+        if size == 0:
+            return reject("read", "file is empty")
+        if size > max_bytes:
+            return reject(
+                "read",
+                f"file is {_megabytes(size)}, over the {max_bytes / 1_000_000:g} MB limit for one report",
+            )
+        data = full.read_bytes()
+    except PermissionError:
+        return reject("read", "permission denied")
+    except FileNotFoundError:
+        return reject("read", "file disappeared while reading")
+    except OSError as exc:
+        return reject("read", f"cannot read file: {exc.strerror or exc}")
+
+    hash_hex = content_hash(data)
+    if not data:  # emptied between stat and read
+        return reject("read", "file is empty", hash_hex)
+    url, fetched_at, header_charset = _sidecar(full)
+    is_html = suffix in (".html", ".htm") or bool(
+        _HTML_START.match(data[:4096].removeprefix(b"\xef\xbb\xbf"))
+    )
+    declared = header_charset
+    if is_html:
+        # The page's own <meta charset> beats the HTTP header: Chinese servers often send a default.
+        m = _META_CHARSET.search(data[:8192])
+        if m:
+            declared = m.group(1).decode("ascii", "replace")
+    try:
+        text, codec = decode_bytes(data, declared)
+    except DecodeError as exc:
+        return reject("decode", exc.reason, hash_hex)
+    if not text.strip():
+        return reject("decode", "file has no text (only whitespace)", hash_hex)
+    return RawDocument(
+        source_file=source_file,
+        document_id=document_id(hash_hex),
+        content_hash=hash_hex,
+        byte_size=len(data),
+        encoding=codec,
+        text=text,
+        is_html=is_html,
+        url=url,
+        fetched_at=fetched_at,
+    )

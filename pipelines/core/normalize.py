@@ -1,0 +1,52 @@
+"""Character-level normalisation of report text: one width table, one OpenCC pass."""
+
+from __future__ import annotations
+
+import functools
+
+__all__ = ["normalize_text"]
+
+
+def _width_table() -> dict[int, int | str]:
+    # Full-width ASCII block U+FF01..U+FF5E maps 1:1 onto U+0021..U+007E (digits, letters,
+    # ％，：；（）！？ ...). Chinese-only marks (。、“”《》—…) are outside the block, so they stay.
+    table: dict[int, int | str] = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+    table.update(
+        {
+            0x3000: " ",  # ideographic space
+            0x00A0: " ",  # no-break space, common in scraped pages
+            0x2002: " ",
+            0x2003: " ",
+            0x2009: " ",
+            0x200B: "",  # zero-width space / joiners / BOM: invisible, break matching
+            0x200C: "",
+            0x200D: "",
+            0x2060: "",
+            0xFEFF: "",
+            0xFFE5: "¥",  # full-width yen/yuan sign
+            0xFFE0: "¢",
+            0xFFE1: "£",
+        }
+    )
+    return table
+
+
+_WIDTH = _width_table()
+
+
+@functools.cache
+def _t2s():  # type: ignore[no-untyped-def]
+    # Built once per process: loading the dictionaries is the slow part, converting is fast C++.
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def normalize_text(text: str) -> str:
+    """Full-width → half-width, odd spaces → space, traditional → simplified (OpenCC t2s)."""
+    if not text:
+        return text
+    text = text.translate(_WIDTH)
+    if text.isascii():
+        return text
+    return _t2s().convert(text)

@@ -1,0 +1,300 @@
+"""Fetch the report pages listed in raw/sources.yaml into the raw dir, politely.
+
+Each page is saved as raw bytes (decoding happens later, in documents.read_raw_file) under
+raw_dir/scraped/<host>/<sha1(url)[:12]>.html with a <that>.meta.json sidecar recording where and
+when it came from. One bad URL never stops the run: it comes back as a "failed" FetchResult.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+import yaml
+
+__all__ = ["FetchResult", "Source", "SourcesError", "fetch_sources", "load_sources", "page_path"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_USER_AGENT = "fupin/0.1 (+poverty-report research; contact in README)"
+_TEXTUAL_TYPES = re.compile(r"^(?:text/|application/(?:xhtml\+xml|xml)$)", re.I)
+_CHARSET_PARAM = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_\-]+)", re.I)
+_CHUNK = 65536
+
+
+class SourcesError(ValueError):
+    """sources.yaml is unreadable or has a bad entry; the message names the file and the entry."""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    url: str
+    county: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    url: str
+    status: str  # "saved" | "skipped" | "failed"
+    path: Path | None = None  # the saved (or already present) page
+    reason: str | None = None  # why it failed or was skipped
+
+
+def _check_url(url: object, where: str) -> str:
+    if not isinstance(url, str) or not url.strip():
+        raise SourcesError(f"{where}: 'url' is missing or not a string")
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        scheme = f"scheme {parts.scheme!r}" if parts.scheme else "no scheme"
+        raise SourcesError(f"{where}: url {url!r} has {scheme}; only http:// and https:// are fetched")
+    if not parts.hostname:
+        raise SourcesError(f"{where}: url {url!r} has no host name")
+    return url
+
+
+def load_sources(path: str | os.PathLike[str]) -> list[Source]:
+    """Read the list of pages to fetch: a YAML list of {url, county?, note?} (or bare URL strings),
+    optionally under a top-level `sources:` key. Duplicate URLs are kept once."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SourcesError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourcesError(f"{path}: cannot read: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise SourcesError(f"{path}: not valid YAML: {exc}") from exc
+    if data is None:
+        return []
+    if isinstance(data, dict) and "sources" in data:
+        data = data["sources"] or []
+    if not isinstance(data, list):
+        raise SourcesError(f"{path}: expected a list of entries with a 'url', got {type(data).__name__}")
+    sources: list[Source] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(data, start=1):
+        where = f"{path}: entry {i}"
+        if isinstance(entry, str):
+            entry = {"url": entry}
+        if not isinstance(entry, dict):
+            raise SourcesError(f"{where}: expected a mapping with a 'url', got {entry!r}")
+        unknown = set(entry) - {"url", "county", "note"}
+        if unknown:
+            raise SourcesError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+        url = _check_url(entry.get("url"), where)
+        county = entry.get("county")
+        note = entry.get("note")
+        if url in seen:
+            continue
+        seen.add(url)
+        sources.append(
+            Source(
+                url=url, county=str(county) if county is not None else None, note=str(note) if note else None
+            )
+        )
+    return sources
+
+
+def page_path(raw_dir: str | os.PathLike[str], url: str) -> Path:
+    """Where the page for url is saved: raw_dir/scraped/<host>/<sha1(url)[:12]>.html."""
+    host = (urlsplit(url).hostname or "unknown-host").lower()
+    host = re.sub(r"[^a-z0-9.\-]", "_", host)
+    return Path(raw_dir) / "scraped" / host / f"{hashlib.sha1(url.encode('utf-8')).hexdigest()[:12]}.html"
+
+
+def _sidecar_path(page: Path) -> Path:
+    return page.with_name(page.name + ".meta.json")
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    # Hidden temp name: iter_raw_files never sees a half-written page.
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+class _Failure(Exception):
+    def __init__(self, reason: str, *, retry: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry = retry
+
+
+class _HostClock:
+    """Keeps at least `delay` seconds between requests to the same host."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.last: dict[str, float] = {}
+
+    def wait(self, url: str) -> None:
+        host = urlsplit(url).hostname or ""
+        if host in self.last:
+            pause = self.last[host] + self.delay - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+        self.last[host] = time.monotonic()
+
+
+def _get(
+    session: requests.Session, url: str, *, timeout: float, max_bytes: int, user_agent: str
+) -> tuple[bytes, requests.Response]:
+    try:
+        response = session.get(
+            url, timeout=timeout, stream=True, allow_redirects=True, headers={"User-Agent": user_agent}
+        )
+    except requests.exceptions.TooManyRedirects:
+        raise _Failure("too many redirects", retry=False) from None
+    except (requests.exceptions.InvalidSchema, requests.exceptions.InvalidURL) as exc:
+        raise _Failure(f"invalid URL or redirect target: {exc}", retry=False) from None
+    except requests.exceptions.Timeout:
+        raise _Failure(f"timed out after {timeout:g} s", retry=True) from None
+    except requests.exceptions.ConnectionError as exc:
+        raise _Failure(f"connection failed: {_short(exc)}", retry=True) from None
+    with response:
+        status = response.status_code
+        if status >= 500:
+            raise _Failure(f"HTTP {status} {response.reason or ''}".strip(), retry=True)
+        if status >= 400:
+            raise _Failure(f"HTTP {status} {response.reason or ''}".strip(), retry=False)
+        final = urlsplit(response.url)
+        if final.scheme not in ("http", "https"):
+            raise _Failure(f"redirected to a non-http URL {response.url}", retry=False)
+        content_type = response.headers.get("Content-Type", "")
+        if content_type and not _TEXTUAL_TYPES.match(content_type):
+            raise _Failure(f"not a web page (content type {content_type.split(';')[0]})", retry=False)
+        length = response.headers.get("Content-Length")
+        if length and length.isdigit() and int(length) > max_bytes:
+            raise _Failure(_too_big(int(length), max_bytes), retry=False)
+        chunks: list[bytes] = []
+        total = 0
+        try:
+            for chunk in response.iter_content(_CHUNK):
+                total += len(chunk)
+                if total > max_bytes:
+                    raise _Failure(_too_big(total, max_bytes, at_least=True), retry=False)
+                chunks.append(chunk)
+        except requests.exceptions.ConnectionError as exc:  # includes read timeouts mid-body
+            raise _Failure(f"connection failed while reading the page: {_short(exc)}", retry=True) from None
+        except requests.exceptions.RequestException as exc:
+            raise _Failure(f"reading the page failed: {_short(exc)}", retry=True) from None
+        return b"".join(chunks), response
+
+
+def _too_big(n: int, limit: int, *, at_least: bool = False) -> str:
+    size = f"{'over ' if at_least else ''}{n / 1_000_000:.1f} MB"
+    return f"page is {size}, over the {limit / 1_000_000:g} MB limit"
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc)
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def _fetch_one(
+    source: Source,
+    raw_dir: Path,
+    *,
+    session: requests.Session,
+    clock: _HostClock,
+    refetch: bool,
+    timeout: float,
+    retries: int,
+    backoff: float,
+    max_bytes: int,
+    user_agent: str,
+) -> FetchResult:
+    url = source.url
+    page = page_path(raw_dir, url)
+    sidecar = _sidecar_path(page)
+    if not refetch and page.is_file() and sidecar.is_file():
+        return FetchResult(url=url, status="skipped", path=page, reason="already fetched")
+    failure: _Failure | None = None
+    for attempt in range(retries + 1):
+        if attempt:
+            time.sleep(backoff * 2 ** (attempt - 1))
+        clock.wait(url)
+        try:
+            data, response = _get(session, url, timeout=timeout, max_bytes=max_bytes, user_agent=user_agent)
+        except _Failure as exc:
+            failure = exc
+            log.info("fetch %s attempt %d failed: %s", url, attempt + 1, exc.reason)
+            if not exc.retry:
+                break
+            continue
+        page.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(page, data)
+        content_type = response.headers.get("Content-Type") or None
+        m = _CHARSET_PARAM.search(content_type or "")
+        meta = {
+            "url": url,
+            "final_url": response.url,
+            "fetched_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "status": response.status_code,
+            "content_type": content_type,
+            "declared_charset": m.group(1) if m else None,
+        }
+        if source.county:
+            meta["county"] = source.county
+        _write_atomically(sidecar, json.dumps(meta, ensure_ascii=False, indent=2).encode("utf-8"))
+        return FetchResult(url=url, status="saved", path=page)
+    assert failure is not None
+    attempts = "" if not failure.retry else f" (after {retries + 1} attempts)"
+    return FetchResult(url=url, status="failed", reason=failure.reason + attempts)
+
+
+def fetch_sources(
+    sources: Iterable[Source],
+    raw_dir: str | os.PathLike[str],
+    *,
+    refetch: bool = False,
+    timeout: float = 20,
+    retries: int = 3,
+    backoff: float = 1.0,
+    per_host_delay: float = 1.0,
+    max_bytes: int = 10_000_000,
+    user_agent: str = DEFAULT_USER_AGENT,
+    session: requests.Session | None = None,
+) -> list[FetchResult]:
+    """Fetch each source's page into raw_dir; one FetchResult per source, in order. Never raises
+    for a single bad URL: timeouts, HTTP errors, oversize pages come back as status "failed"."""
+    raw_dir = Path(raw_dir)
+    own_session = session is None
+    session = session or requests.Session()
+    clock = _HostClock(per_host_delay)
+    results: list[FetchResult] = []
+    try:
+        for source in sources:
+            try:
+                result = _fetch_one(
+                    source,
+                    raw_dir,
+                    session=session,
+                    clock=clock,
+                    refetch=refetch,
+                    timeout=timeout,
+                    retries=retries,
+                    backoff=backoff,
+                    max_bytes=max_bytes,
+                    user_agent=user_agent,
+                )
+            except Exception as exc:  # e.g. disk full: report it against this URL and go on
+                log.exception("fetching %s failed", source.url)
+                result = FetchResult(url=source.url, status="failed", reason=f"{type(exc).__name__}: {exc}")
+            results.append(result)
+    finally:
+        if own_session:
+            session.close()
+    return results
