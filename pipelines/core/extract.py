@@ -1,13 +1,432 @@
-"""Fact extraction (work in progress: the real extractor lands shortly)."""
+"""Read county facts out of cleaned report text the way a Chinese reader does.
+
+The text is cut into paragraphs, sentences and clauses. Every number with a unit is a candidate;
+numbers joined only by 、/和 (全县脱贫3148户10284人, 5731户、10249名建档立卡贫困人口) or by a
+from–to connective (由2014年底的3675.95元增加到2020年的12346.67元) form a *run* and share the
+words around it. A number's *scope* is its clause with the number written ◆ and the other members
+of its run ◇; the metric catalog's cue and exclusion patterns are matched against that scope, so
+all knowledge of the language lives in schemas/*.yaml. Then each fact gets its place (the report's
+county unless the clause names another one, or a wider area) and its year (from-to and 分别 lists
+first, then the nearest time expression in the clause, the sentence, the paragraph).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from pipelines.core.models import County, Extraction
+from pipelines.core.catalog import Catalog, Metric
+from pipelines.core.mentions import NumberMention, mention_finder
+from pipelines.core.models import County, Extraction, Fact, Mention, PlaceMention
+from pipelines.core.timeexpr import TimeExpr, find_time_expressions
 
-EXTRACTOR_VERSION = "0"
+# Bump when the extraction logic changes; the catalog's own version covers edits to schemas/.
+EXTRACTOR_LOGIC_VERSION = "1"
+EXTRACTOR_VERSION = EXTRACTOR_LOGIC_VERSION  # combined with Catalog.version by the pipeline
+
+_PARAGRAPH = re.compile(r"[^\n]+")
+_SENTENCE = re.compile(r"[^。！？!?]+[。！？!?]*")
+# Clause breaks: commas, semicolons, colons and parentheses, but not a thousands separator (12,346).
+_CLAUSE_BREAK = re.compile(r"(?<!\d),|,(?!\d{3}(?!\d))|[，;；:：()（）]")
+# What may stand between two numbers of one run: nothing, an enumeration mark, or a from–to verb.
+_RUN_GAP = re.compile(r"^\s*(?:、|和|及|与|以及|或)?\s*$")
+_FROM_TO_GAP = re.compile(
+    r"^(?:/年)?\s*(?:增加|增长|提高|提升|上升|下降|减少|降低|缩小|扩大|降|减|增|升)?(?:了)?(?:到|至|为)"
+    r"\s*(?:(?:19|20)\d{2}\s*年(?:底|末)?)?的?\s*$"
+)
+_FROM_BEFORE = re.compile(r"(?:由|从)\s*(?:(?:19|20)\d{2}\s*年(?:底|末)?)?的?\s*$")
+_RESPECTIVELY = "分别"
+NUMBER, RUN_MEMBER = "◆", "◇"
 
 
-def extract_facts(text: str, *, subject: County | None, published: dt.date | None, catalog, places) -> Extraction:
-    return Extraction()
+@dataclass(frozen=True, slots=True)
+class _Span:
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class _Item:
+    mention: NumberMention
+    run: int = 0  # index of the run the number belongs to within its clause
+    from_to: str | None = None  # "from" | "to" for the two ends of a from–to construction
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    metric: Metric
+    rule: str
+
+
+class _Document:
+    """The per-document context shared by every number: text, times, places, subject."""
+
+    def __init__(self, text: str, subject: County | None, pub_year: int | None, places: list[PlaceMention]):
+        self.text = text
+        self.subject = subject
+        self.pub_year = pub_year
+        self.places = places
+
+
+def extract_facts(
+    text: str,
+    *,
+    subject: County | None,
+    published: dt.date | None,
+    catalog: Catalog,
+    places=None,
+) -> Extraction:
+    """Facts (and unclassified numbers) of one cleaned report.
+
+    `subject` is the report's county; `places` a PlaceIndex used to attribute a fact to another
+    county the clause names. Without a subject no fact can be attributed, and only unclassified
+    mentions are returned.
+    """
+    pub_year = published.year if published else None
+    finder = mention_finder(catalog)
+    mentions = finder.find(text)
+    result = Extraction()
+    if not mentions:
+        return result
+    times = find_time_expressions(text, pub_year)
+    place_mentions = places.find_places(text) if places is not None else []
+    doc = _Document(text, subject, pub_year, place_mentions)
+    seen: set[tuple[str, str, float]] = set()
+    mention_iter = iter(mentions)
+    pending = next(mention_iter, None)
+    for para in _PARAGRAPH.finditer(text):
+        anchor: TimeExpr | None = None
+        for sent in _SENTENCE.finditer(text, para.start(), para.end()):
+            s_start, s_end = sent.start(), sent.end()
+            sentence_times = [t for t in _between(times, s_start, s_end)]
+            sentence_mentions = []
+            while pending is not None and pending.start < s_end:
+                if pending.start >= s_start:
+                    sentence_mentions.append(pending)
+                pending = next(mention_iter, None)
+            if sentence_mentions:
+                _extract_sentence(
+                    doc,
+                    catalog,
+                    _Span(s_start, s_end),
+                    sentence_mentions,
+                    sentence_times,
+                    anchor,
+                    result,
+                    seen,
+                )
+            anchors = [t for t in sentence_times if t.is_anchor]
+            if anchors:
+                anchor = anchors[-1]
+    return result
+
+
+def _between(times: list[TimeExpr], start: int, end: int) -> Iterable[TimeExpr]:
+    return (t for t in times if start <= t.start < end)
+
+
+def _clauses(text: str, span: _Span) -> list[_Span]:
+    clauses, start = [], span.start
+    for m in _CLAUSE_BREAK.finditer(text, span.start, span.end):
+        if m.start() > start:
+            clauses.append(_Span(start, m.start()))
+        start = m.end()
+    if start < span.end:
+        clauses.append(_Span(start, span.end))
+    return clauses
+
+
+def _runs(text: str, items: list[_Item]) -> None:
+    """Group a clause's numbers into runs that share their surrounding words."""
+    run = 0
+    for prev, cur in zip(items, items[1:], strict=False):
+        gap = text[prev.mention.end : cur.mention.start]
+        if _RUN_GAP.match(gap):
+            cur.run = run
+            continue
+        if _FROM_TO_GAP.match(gap) and prev.mention.unit == cur.mention.unit:
+            before = text[max(0, prev.mention.start - 16) : prev.mention.start]
+            if _FROM_BEFORE.search(before):
+                prev.from_to, cur.from_to = "from", "to"
+                cur.run = run
+                continue
+        run += 1
+        cur.run = run
+
+
+def _scope(text: str, clause: _Span, items: list[_Item], item: _Item, prefix: str = "") -> str:
+    """The clause as a metric cue sees it: this number ◆, its run members ◇, others left out."""
+    members = [i for i in items if i.run == item.run]
+    first, last = members[0].mention, members[-1].mention
+    before_run = [i for i in items if i.run < item.run]
+    after_run = [i for i in items if i.run > item.run]
+    left_bound = before_run[-1].mention.end if before_run else clause.start
+    right_bound = after_run[0].mention.start if after_run else clause.end
+    parts = [prefix, text[left_bound : first.start]]
+    for i, member in enumerate(members):
+        if i:
+            parts.append(text[members[i - 1].mention.end : member.mention.start])
+        parts.append(NUMBER if member is item else RUN_MEMBER)
+    parts.append(text[last.end : right_bound])
+    return "".join(parts)
+
+
+def _clause_scope(text: str, clause: _Span, items: list[_Item], item: _Item) -> str:
+    """The whole clause with this number ◆ and every other number ◇: what shared exclusions see."""
+    parts, cursor = [], clause.start
+    for other in items:
+        parts.append(text[cursor : other.mention.start])
+        parts.append(NUMBER if other is item else RUN_MEMBER)
+        cursor = other.mention.end
+    parts.append(text[cursor : clause.end])
+    return "".join(parts)
+
+
+# Dates say when, not what: they are cut out of a scope so cues can see past them
+# (集体经济总收入由2014年底的◇增长到2020年的◆ reads as 集体经济总收入由◇增长到◆).
+_DATE_IN_SCOPE = re.compile(r"(?:19|20)\d{2}\s*年(?:底|末|初|度)?(?:\d{1,2}月(?:\d{1,2}日)?)?的?")
+
+
+def _prepare(scope: str, catalog: Catalog) -> str:
+    scope = catalog.cues.noise.sub(lambda m: "＿" * len(m.group(0)), scope)
+    return _DATE_IN_SCOPE.sub("", scope)
+
+
+def _excluded(metric: Metric, scope: str, clause_scope: str, unit: str, catalog: Catalog) -> bool:
+    if any(p.search(scope) for p in metric.exclude):
+        return True
+    return any(
+        p.search(clause_scope)
+        for name, group in catalog.cues.exclude.items()
+        if name not in metric.ignore and (group.units is None or unit in group.units)
+        for p in group.patterns
+    )
+
+
+def _classify(scope: str, clause_scope: str, unit: str, catalog: Catalog) -> _Claim | None:
+    for metric in catalog.metrics_by_unit.get(unit, ()):  # highest priority first
+        for index, cue in enumerate(metric.cues):
+            if cue.search(scope):
+                if _excluded(metric, scope, clause_scope, unit, catalog):
+                    break
+                return _Claim(metric, f"{metric.code}#cue{index}")
+    return None
+
+
+def _extract_sentence(
+    doc: _Document,
+    catalog: Catalog,
+    sentence: _Span,
+    mentions: list[NumberMention],
+    times: list[TimeExpr],
+    anchor: TimeExpr | None,
+    result: Extraction,
+    seen: set[tuple[str, str, float]],
+) -> None:
+    text = doc.text
+    sentence_text = text[sentence.start : sentence.end].strip()
+    previous_scope = ""
+    carried_place: tuple[str, County | None] | None = None
+    for clause in _clauses(text, sentence):
+        items = [_Item(m) for m in mentions if clause.start <= m.start < clause.end]
+        clause_text = text[clause.start : clause.end]
+        place_here = _place_in(doc, catalog, clause.start, clause.end)
+        if place_here is not None and place_here[0] != "wider":
+            # another county named in a clause owns the rest of the sentence; a wider area only its clause
+            carried_place = place_here
+        if not items:
+            previous_scope = clause_text
+            continue
+        _runs(text, items)
+        for item in items:
+            unit = item.mention.unit
+            scope = _prepare(_scope(text, clause, items, item), catalog)
+            clause_scope = _prepare(_clause_scope(text, clause, items, item), catalog)
+            claim = _classify(scope, clause_scope, unit, catalog)
+            if claim is None and previous_scope and _leans_on_previous(text, clause, items, item, catalog):
+                carried = _prepare(_scope(text, clause, items, item, prefix=previous_scope + ","), catalog)
+                claim = _classify(carried, _prepare(previous_scope, catalog) + "," + clause_scope, unit, catalog)
+                if claim is not None:
+                    claim = _Claim(claim.metric, claim.rule + "+carry_over")
+                    scope = carried
+            if claim is None:
+                _add_unclassified(result, item.mention, sentence_text)
+                continue
+            owner = _owner(doc, catalog, clause, item, carried_place)
+            if owner is None:
+                continue
+            year, period_start = _year_for(doc, item, items, clause, sentence, times, anchor, sentence_text)
+            if year is not None and doc.pub_year is not None and year > doc.pub_year:
+                continue  # a target for a later year, not an achievement
+            metrics = [(claim.metric, claim.rule)]
+            metrics += [
+                (catalog.metrics[rule.metric], f"{claim.rule}+also:{rule.metric}")
+                for rule in claim.metric.also
+                if rule.when.search(scope)
+            ]
+            for metric, rule in metrics:
+                key = (owner.code, metric.code, item.mention.value)
+                if key in seen:
+                    continue  # the same fact stated again: a summary line, a repeated paragraph
+                seen.add(key)
+                result.facts.append(
+                    Fact(
+                        county_code=owner.code,
+                        county_name=owner.name,
+                        metric_code=metric.code,
+                        value=item.mention.value,
+                        unit=metric.unit,
+                        year=year,
+                        period_start_year=period_start,
+                        qualifier=item.mention.qualifier,
+                        sentence=sentence_text,
+                        start_offset=item.mention.start,
+                        end_offset=item.mention.end,
+                        raw_phrase=item.mention.phrase,
+                        rule=rule + (f"+{item.from_to}" if item.from_to else ""),
+                    )
+                )
+        previous_scope = clause_text
+
+
+def _leans_on_previous(text: str, clause: _Span, items: list[_Item], item: _Item, catalog: Catalog) -> bool:
+    first_of_run = next(i for i in items if i.run == item.run)
+    before = text[clause.start : first_of_run.mention.start].strip()
+    return bool(catalog.cues.carry_over.match(before))
+
+
+def _add_unclassified(result: Extraction, mention: NumberMention, sentence: str) -> None:
+    result.unclassified.append(
+        Mention(
+            sentence=sentence,
+            phrase=mention.phrase,
+            value=mention.value,
+            unit=mention.surface_unit or mention.unit,
+            start_offset=mention.start,
+            end_offset=mention.end,
+        )
+    )
+
+
+# ---------------------------------------------------------------- places
+
+
+def _place_in(doc: _Document, catalog: Catalog, start: int, end: int) -> tuple[str, County | None] | None:
+    """The last place a clause names: ("county", County) / ("wider", None) / ("own", subject)."""
+    candidates: list[tuple[int, str, County | None]] = []
+    for place in doc.places:
+        if start <= place.start < end:
+            if place.level == "county":
+                county = _county_of(doc, place)
+                candidates.append((place.start, "county", county))
+            else:
+                candidates.append((place.start, "wider", None))
+    segment = doc.text[start:end]
+    for m in catalog.cues.wider_area.finditer(segment):
+        if not _is_own_wider_word(doc.subject, m.group(0)):
+            candidates.append((start + m.start(), "wider", None))
+    for m in catalog.cues.own_area.finditer(segment):
+        candidates.append((start + m.start(), "own", doc.subject))
+    if not candidates:
+        return None
+    _, kind, county = max(candidates, key=lambda c: c[0])
+    return kind, county
+
+
+def _is_own_wider_word(subject: County | None, word: str) -> bool:
+    # In a report on a county-level city 全市 is the subject itself; in a district's, 全区.
+    if subject is None:
+        return False
+    return (word == "全市" and subject.name.endswith("市")) or (
+        word.startswith("全区") and subject.name.endswith("区")
+    )
+
+
+def _county_of(doc: _Document, place: PlaceMention) -> County | None:
+    if doc.subject is not None and place.code == doc.subject.code:
+        return doc.subject
+    return County(code=place.code, name=place.name, prefecture=None, province="")
+
+
+def _owner(
+    doc: _Document, catalog: Catalog, clause: _Span, item: _Item, carried: tuple[str, County | None] | None
+) -> County | None:
+    """Whose fact a number is: the nearest place named before it in its clause, else the sentence's."""
+    decision = _place_in(doc, catalog, clause.start, item.mention.start) or carried
+    if decision is None:
+        return doc.subject
+    kind, county = decision
+    if kind == "wider":
+        return None
+    return county if county is not None else doc.subject
+
+
+# ---------------------------------------------------------------- time
+
+
+def _year_for(
+    doc: _Document,
+    item: _Item,
+    items: list[_Item],
+    clause: _Span,
+    sentence: _Span,
+    times: list[TimeExpr],
+    anchor: TimeExpr | None,
+    sentence_text: str,
+) -> tuple[int | None, int | None]:
+    start = item.mention.start
+    if item.from_to == "from":
+        expr = _last_before(times, max(clause.start, start - 16), start)
+        return (expr.year, expr.period_start) if expr else (None, None)
+    if item.from_to == "to":
+        partner = next(i for i in items if i.run == item.run and i.from_to == "from")
+        expr = _last_before(times, partner.mention.end, start)
+        if expr:
+            return expr.year, expr.period_start
+        # the end of 由2015年底的20.9%下降到0.06% takes its time from the context, not the start
+        times = [t for t in times if not (partner.mention.start - 16 <= t.start < partner.mention.start)]
+    respective = _respective_year(doc, item, items, clause, sentence, times)
+    if respective is not None:
+        return respective, None
+    in_clause = _last_before(times, clause.start, start) or _first_after(times, start, clause.end)
+    if in_clause:
+        return in_clause.year, in_clause.period_start
+    in_sentence = _last_before(times, sentence.start, start) or _first_after(times, start, sentence.end)
+    if in_sentence:
+        return in_sentence.year, in_sentence.period_start
+    if anchor is not None:
+        return anchor.year, anchor.period_start
+    return None, None
+
+
+def _last_before(times: list[TimeExpr], start: int, end: int) -> TimeExpr | None:
+    found = [t for t in times if start <= t.start and t.end <= end]
+    return found[-1] if found else None
+
+
+def _first_after(times: list[TimeExpr], start: int, end: int) -> TimeExpr | None:
+    return next((t for t in times if start <= t.start < end), None)
+
+
+def _respective_year(
+    doc: _Document, item: _Item, items: list[_Item], clause: _Span, sentence: _Span, times: list[TimeExpr]
+) -> int | None:
+    """2017~2019年…分别实现828元、895元和1177元: the n-th number takes the n-th year."""
+    respectively = doc.text.rfind(_RESPECTIVELY, sentence.start, item.mention.start)
+    if respectively < 0:
+        return None
+    members = [i for i in items if i.run == item.run and i.mention.start > respectively]
+    years: tuple[int, ...] = ()
+    ranges = [t for t in times if t.kind == "range" and sentence.start <= t.start < respectively]
+    if ranges:
+        years = ranges[-1].years
+    else:
+        points = [
+            t.year for t in times if t.kind in ("point", "as_of") and sentence.start <= t.start < respectively
+        ]
+        years = tuple(y for y in points if y is not None)
+    if len(members) < 2 or len(members) != len(years) or item not in members:
+        return None
+    return years[members.index(item)]

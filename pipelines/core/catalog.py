@@ -1,0 +1,225 @@
+"""The metric catalog, units and cue words, read from the data files under `schemas/`.
+
+Everything an analyst may extend (a metric, a keyword, a unit, a noise phrase) lives in those
+files; this module only loads and compiles them, once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+import schemas
+
+SCHEMAS_DIR = Path(schemas.__file__).resolve().parent
+
+
+class CatalogError(ValueError):
+    """A catalog file is malformed; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class AlsoRule:
+    metric: str
+    when: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class Metric:
+    code: str
+    name_zh: str
+    name_en: str
+    unit: str
+    category: str
+    description: str
+    keywords: tuple[str, ...]
+    cues: tuple[re.Pattern[str], ...]
+    exclude: tuple[re.Pattern[str], ...]
+    ignore: frozenset[str]
+    priority: int
+    also: tuple[AlsoRule, ...] = ()
+
+
+@dataclass(frozen=True)
+class UnitDef:
+    surface: str
+    unit: str
+    factor: float
+    nouns: tuple[str, ...] = ()  # measure word (个) that means this unit only before these nouns
+
+
+@dataclass(frozen=True)
+class ExclusionGroup:
+    patterns: tuple[re.Pattern[str], ...]
+    units: frozenset[str] | None  # None: applies to numbers in every unit
+
+
+@dataclass(frozen=True)
+class Cues:
+    exclude: dict[str, ExclusionGroup]
+    carry_over: re.Pattern[str]
+    noise: re.Pattern[str]
+    wider_area: re.Pattern[str]
+    own_area: re.Pattern[str]
+    qualifier_before: tuple[str, ...]
+    qualifier_after: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    metrics: dict[str, Metric]
+    units: tuple[UnitDef, ...]
+    multipliers: dict[str, float]
+    cues: Cues
+    version: str  # changes whenever any catalog file changes, so facts are re-extracted
+    metrics_by_unit: dict[str, tuple[Metric, ...]] = field(default_factory=dict)
+
+    def table_rows(self) -> list[dict[str, str]]:
+        """Rows of the raw.metric_catalog table."""
+        return [
+            {
+                "metric_code": m.code,
+                "name_zh": m.name_zh,
+                "name_en": m.name_en,
+                "unit": m.unit,
+                "category": m.category,
+                "description": m.description,
+                "keywords": " | ".join(m.keywords),
+            }
+            for m in self.metrics.values()
+        ]
+
+
+def _compile(pattern: str, where: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise CatalogError(f"{where}: invalid regular expression {pattern!r}: {exc}") from exc
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise CatalogError(f"{path}: cannot read: {exc}") from exc
+    if not isinstance(data, dict):
+        raise CatalogError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def _parse_metric(entry: dict, path: Path, known_units: set[str], exclusion_groups: set[str]) -> Metric:
+    code = entry.get("code")
+    where = f"{path.name}: metric {code!r}"
+    missing = [
+        k for k in ("code", "name_zh", "name_en", "unit", "category", "description", "cues") if k not in entry
+    ]
+    if missing:
+        raise CatalogError(f"{where}: missing {', '.join(missing)}")
+    if entry["unit"] not in known_units:
+        raise CatalogError(f"{where}: unit {entry['unit']!r} is not defined in units.yaml")
+    ignore = frozenset(entry.get("ignore", []))
+    if unknown := ignore - exclusion_groups:
+        raise CatalogError(f"{where}: ignore lists unknown exclusion groups {sorted(unknown)}")
+    also = tuple(
+        AlsoRule(metric=a["metric"], when=_compile(a.get("when", ""), f"{where} also"))
+        for a in entry.get("also", [])
+    )
+    return Metric(
+        code=code,
+        name_zh=entry["name_zh"],
+        name_en=entry["name_en"],
+        unit=entry["unit"],
+        category=entry["category"],
+        description=" ".join(str(entry["description"]).split()),
+        keywords=tuple(entry.get("keywords", [])),
+        cues=tuple(_compile(p, f"{where} cue") for p in entry["cues"]),
+        exclude=tuple(_compile(p, f"{where} exclude") for p in entry.get("exclude", [])),
+        ignore=ignore,
+        priority=int(entry.get("priority", 1)),
+        also=also,
+    )
+
+
+def _alternation(words: list[str]) -> str:
+    return "|".join(sorted(words, key=len, reverse=True))
+
+
+def _parse_group(name: str, spec: list | dict, path: Path) -> ExclusionGroup:
+    # A group is a list of patterns, or {units: [...], patterns: [...]} to limit it to some units.
+    patterns, units = (spec, None) if isinstance(spec, list) else (spec["patterns"], spec.get("units"))
+    return ExclusionGroup(
+        patterns=tuple(_compile(p, f"{path.name}: exclude.{name}") for p in patterns),
+        units=frozenset(units) if units else None,
+    )
+
+
+def _parse_cues(data: dict, path: Path) -> Cues:
+    return Cues(
+        exclude={name: _parse_group(name, spec, path) for name, spec in data["exclude"].items()},
+        carry_over=_compile(data["carry_over"], f"{path.name}: carry_over"),
+        noise=_compile(_alternation(data["noise"]), f"{path.name}: noise"),
+        wider_area=_compile(_alternation(data["wider_area"]), f"{path.name}: wider_area"),
+        own_area=_compile(_alternation(data["own_area"]), f"{path.name}: own_area"),
+        qualifier_before=tuple(sorted(data["qualifier_before"], key=len, reverse=True)),
+        qualifier_after=tuple(sorted(data["qualifier_after"], key=len, reverse=True)),
+    )
+
+
+def _parse_units(data: dict, path: Path) -> tuple[tuple[UnitDef, ...], dict[str, float]]:
+    units = tuple(
+        UnitDef(
+            surface=str(u["surface"]),
+            unit=u["unit"],
+            factor=float(u["factor"]),
+            nouns=tuple(u.get("noun", [])),
+        )
+        for u in data["units"]
+    )
+    multipliers = {str(k): float(v) for k, v in data["multipliers"].items()}
+    return units, multipliers
+
+
+def _version(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for p in paths:
+        digest.update(p.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@cache
+def load_catalog(schemas_dir: Path | None = None) -> Catalog:
+    """Load metrics.yaml, units.yaml and cues.yaml from `schemas_dir` (default: the repo's schemas/)."""
+    base = Path(schemas_dir) if schemas_dir else SCHEMAS_DIR
+    metrics_path, units_path, cues_path = base / "metrics.yaml", base / "units.yaml", base / "cues.yaml"
+    units, multipliers = _parse_units(_read_yaml(units_path), units_path)
+    cues = _parse_cues(_read_yaml(cues_path), cues_path)
+    known_units = {u.unit for u in units}
+    raw_metrics = _read_yaml(metrics_path).get("metrics") or []
+    metrics: dict[str, Metric] = {}
+    for entry in raw_metrics:
+        metric = _parse_metric(entry, metrics_path, known_units, set(cues.exclude))
+        if metric.code in metrics:
+            raise CatalogError(f"{metrics_path.name}: metric {metric.code!r} is defined twice")
+        metrics[metric.code] = metric
+    for metric in metrics.values():
+        for rule in metric.also:
+            if rule.metric not in metrics:
+                raise CatalogError(
+                    f"{metrics_path.name}: metric {metric.code!r}: also names unknown {rule.metric!r}"
+                )
+    by_unit: dict[str, list[Metric]] = {}
+    for metric in metrics.values():
+        by_unit.setdefault(metric.unit, []).append(metric)
+    return Catalog(
+        metrics=metrics,
+        units=units,
+        multipliers=multipliers,
+        cues=cues,
+        version=_version([metrics_path, units_path, cues_path]),
+        metrics_by_unit={u: tuple(sorted(ms, key=lambda m: -m.priority)) for u, ms in by_unit.items()},
+    )

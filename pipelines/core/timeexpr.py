@@ -1,0 +1,86 @@
+"""Time expressions in report text and the year each one points at.
+
+2014年底 → 2014; 截至2018年底 → 2018 (an as-of anchor); 2016年以来 → the report's year, period
+starting 2016; 2017~2019年 → 2019, period starting 2017 (or one year per item with 分别);
+目前 / 今年 / 截至目前 → the publication year; 去年 → the year before. Without a publication
+date, expressions relative to it give no year: the year is never invented.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MIN_YEAR, MAX_YEAR = 1949, 2035
+_Y = r"((?:19|20)\d{2})"
+
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("range", re.compile(rf"{_Y}\s*年?\s*[-~～—–至到]\s*{_Y}\s*年(?:度|间|期间)?")),
+    ("since", re.compile(rf"(?:自|从)?{_Y}\s*年(?:底|末|初)?\s*(?:以来|来|至今)")),
+    (
+        "as_of",
+        re.compile(
+            rf"(?:截至|截止到|截止|截至到|到|至)\s*{_Y}\s*(?:年(?:底|末|年底|末)?|-\d{{1,2}}(?:-\d{{1,2}})?)"
+        ),
+    ),
+    ("point", re.compile(rf"(?<!\d){_Y}\s*(?:年(?:底|末|度|初|前|上半年|下半年)?|-\d{{1,2}}-\d{{1,2}})")),
+    (
+        "now",
+        re.compile(
+            r"截至目前|截止目前|截至当前|到目前为止|至今|目前|当前|如今|现在|今年|(?:近|这)?[两三四五六七八九十]年来"
+        ),
+    ),
+    ("last_year", re.compile(r"去年|上一年")),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class TimeExpr:
+    start: int
+    end: int
+    kind: str  # range | since | as_of | point | now | last_year
+    year: int | None  # the year a value stated with this expression refers to
+    period_start: int | None
+    years: tuple[int, ...] = ()  # every year of a range, for 分别 lists
+
+    @property
+    def is_anchor(self) -> bool:
+        """Whether later sentences of the paragraph may take their year from this expression."""
+        return self.kind in ("as_of", "now", "range", "since")
+
+
+def _valid(year: int | None) -> int | None:
+    return year if year is not None and MIN_YEAR <= year <= MAX_YEAR else None
+
+
+def _expr(kind: str, m: re.Match[str], pub_year: int | None) -> TimeExpr | None:
+    if kind == "range":
+        first, last = int(m.group(1)), int(m.group(2))
+        if not (_valid(first) and _valid(last)) or last < first or last - first > 30:
+            return None
+        return TimeExpr(m.start(), m.end(), kind, last, first, tuple(range(first, last + 1)))
+    if kind == "since":
+        start = _valid(int(m.group(1)))
+        return TimeExpr(m.start(), m.end(), kind, pub_year, start) if start else None
+    if kind in ("as_of", "point"):
+        year = _valid(int(m.group(1)))
+        return TimeExpr(m.start(), m.end(), kind, year, None) if year else None
+    if kind == "now":
+        return TimeExpr(m.start(), m.end(), kind, pub_year, None)
+    return TimeExpr(m.start(), m.end(), kind, pub_year - 1 if pub_year else None, None)
+
+
+def find_time_expressions(text: str, pub_year: int | None) -> list[TimeExpr]:
+    """All time expressions in `text`, non-overlapping, earlier patterns winning ties."""
+    taken: list[tuple[int, int]] = []
+    found: list[TimeExpr] = []
+    for kind, pattern in _PATTERNS:
+        for m in pattern.finditer(text):
+            if any(m.start() < end and start < m.end() for start, end in taken):
+                continue
+            expr = _expr(kind, m, pub_year)
+            if expr is not None:
+                taken.append((m.start(), m.end()))
+                found.append(expr)
+    found.sort(key=lambda e: e.start)
+    return found
