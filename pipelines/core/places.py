@@ -19,6 +19,7 @@ How a name in the text becomes a place:
 
 from __future__ import annotations
 
+import bisect
 import csv
 import re
 from collections import Counter, defaultdict
@@ -61,6 +62,13 @@ _ETHNIC_TAIL = re.compile(
     + "|".join(sorted((e for e in _ETHNIC if len(e) >= 2), key=len, reverse=True))
     + ")$"
 )
+
+
+_BACK_REFERENCE = re.compile("(?:该|全|我|本)县")
+
+
+def _back_references(text: str, start: int) -> list[int]:
+    return [m.start() for m in _BACK_REFERENCE.finditer(text, start)]
 
 
 _LEVEL_RANK = {"province": 0, "prefecture": 1, "county": 2}
@@ -322,8 +330,9 @@ class PlaceIndex:
         """The county a report is about, or None when it names no county.
 
         A county named in the title wins (the one the body names most if the title names
-        several); otherwise the county the body names most, ties broken by whether its prefecture
-        or province is also named, then by which comes first."""
+        several); otherwise the county the body names most (该县/全县 after a county count half a
+        mention for it), ties broken by whether its prefecture or province is also named, then by
+        which comes first."""
         head = (title or "").strip()
         joined = f"{head}\n{text}" if head else text
         mentions = self.find_places(joined)
@@ -331,7 +340,16 @@ class PlaceIndex:
         counties = [m for m in mentions if m.level == "county"]
         if not counties:
             return None
-        in_body: Counter[str] = Counter(m.code for m in counties if m.start > title_end)
+        in_body: Counter[str] = Counter()
+        for m in counties:
+            if m.start > title_end:
+                in_body[m.code] += 1
+        # 该县/全县/我县 refer back to the county named last: half a mention each, enough to break ties
+        starts = [m.start for m in counties]
+        for pos in _back_references(joined, title_end):
+            i = bisect.bisect_left(starts, pos) - 1
+            if i >= 0:
+                in_body[counties[i].code] += 0.5
         first_seen: dict[str, int] = {}
         for m in counties:
             first_seen.setdefault(m.code, m.start)

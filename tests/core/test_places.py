@@ -158,6 +158,11 @@ def test_subject_from_body_frequency_with_paired_county(index):
     assert index.subject_county("郎溪县对口帮扶岳西县纪实", body).name == "郎溪县"
 
 
+def test_back_references_break_ties(index):
+    body = "岳西县来了客人。郎溪县介绍经验，该县的茶叶产业带动增收，全县脱贫。"
+    assert index.subject_county(None, body).name == "郎溪县"
+
+
 def test_title_outranks_body_frequency(index):
     body = "镇赉县 镇赉县 镇赉县 安图县"
     assert index.subject_county("安图县脱贫综述", body).name == "安图县"
