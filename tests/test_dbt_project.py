@@ -32,6 +32,7 @@ RPT_COLUMNS = [
 
 ANTU, DUAN, SHENNONGJIA, DONGCHENG = "222426", "451228", "429021", "110101"
 D1, D2, D3, D4 = "a1a1a1a1a1a1a1a1", "b2b2b2b2b2b2b2b2", "c3c3c3c3c3c3c3c3", "d4d4d4d4d4d4d4d4"
+D5 = "e5f6e5f6e5f6e5f6"
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -94,10 +95,10 @@ def _populate(con: duckdb.DuckDBPyConnection) -> None:
     ])  # fmt: skip
     _insert(con, "metric_catalog", [
         {"metric_code": "registered_poor_population", "name_zh": "建档立卡贫困人口",
-         "name_en": "Registered poor population", "unit": "person", "category": "poverty",
+         "name_en": "Registered poor population", "unit": "person", "category": "poverty_population",
          "description": "People registered as poor (建档立卡).", "keywords": "建档立卡贫困人口 | 贫困人口"},
         {"metric_code": "poverty_incidence", "name_zh": "贫困发生率", "name_en": "Poverty incidence",
-         "unit": "percent", "category": "poverty",
+         "unit": "percent", "category": "poverty_population",
          "description": "Share of the rural population that is poor.", "keywords": "贫困发生率"},
         {"metric_code": "rural_income_per_capita", "name_zh": "农村居民人均可支配收入",
          "name_en": "Rural disposable income per capita", "unit": "yuan", "category": "income",
@@ -113,6 +114,9 @@ def _populate(con: duckdb.DuckDBPyConnection) -> None:
          dt.date(2020, 10, 15), "延边日报"),
         (D3, "002_duan_a.txt", (DUAN, "都安瑶族自治县"), "都安县农民增收见闻", None, None),
         (D4, "003_duan_b.txt", (DUAN, "都安瑶族自治县"), "都安：产业扶贫促增收", None, "河池日报"),
+        # Kept, but the extractor failed on it: no facts, and a rejected_documents row.
+        (D5, "007_shennongjia.txt", (SHENNONGJIA, "神农架林区"), "神农架林区脱贫摘帽",
+         dt.date(2018, 8, 9), None),
     ]  # fmt: skip
     _insert(con, "raw_documents", [
         {"source_file": f, "document_id": d, "content_hash": d * 4, "byte_size": 4096, "encoding": "utf-8",
@@ -136,6 +140,8 @@ def _populate(con: duckdb.DuckDBPyConnection) -> None:
     _insert(con, "rejected_documents", [
         {"source_file": "006_garbled.txt", "content_hash": "f" * 64, "stage": "decode",
          "reason": "the bytes are neither UTF-8 nor GB18030", "rejected_at": dt.datetime(2025, 1, 1)},
+        {"source_file": "007_shennongjia.txt", "content_hash": D5 * 4, "stage": "extract",
+         "reason": "extraction failed with ValueError: bad number", "rejected_at": dt.datetime(2025, 1, 1)},
     ])  # fmt: skip
 
     antu, duan = (ANTU, "安图县"), (DUAN, "都安瑶族自治县")
@@ -393,7 +399,7 @@ def test_dimensions(populated: tuple[Path, dict]) -> None:
     assert counties == [
         (DONGCHENG, False, 0, None),  # empty strings in the gazetteer become null
         (ANTU, True, 2, "222400"),
-        (SHENNONGJIA, False, 0, None),
+        (SHENNONGJIA, True, 1, None),
         (DUAN, True, 2, "451200"),
     ]
     docs = {
@@ -404,7 +410,8 @@ def test_dimensions(populated: tuple[Path, dict]) -> None:
             "rejected_fact_count, unclassified_mention_count from main.dim_document",
         )
     }
-    assert len(docs) == 4
+    assert len(docs) == 5
+    assert docs[D5][0] == 0
     assert docs[D2][:3] == (3, 2, "004_antu_2020_mirror.html | 005_antu_2020_copy.txt")
     assert docs[D1] == (2, 0, None, 2019, 1, 1)
     assert docs[D3][3] is None  # unknown publication date
@@ -419,11 +426,20 @@ def test_dimensions(populated: tuple[Path, dict]) -> None:
 def test_audit_tables(populated: tuple[Path, dict]) -> None:
     database, _ = populated
     rejections = _query(
-        database, "select kind, source_file, stage, reason, detail from main.rpt_rejections order by kind"
+        database,
+        "select kind, source_file, document_id, stage, reason, detail from main.rpt_rejections order by all",
     )
     assert rejections == [
-        ("document", "006_garbled.txt", "decode", "the bytes are neither UTF-8 nor GB18030", None),
-        ("fact", "000_antu_2019.txt", "validate", "year_in_range", "year 1890 outside 1949-2030"),
+        ("document", "006_garbled.txt", None, "decode", "the bytes are neither UTF-8 nor GB18030", None),
+        (
+            "document",
+            "007_shennongjia.txt",
+            D5,
+            "extract",
+            "extraction failed with ValueError: bad number",
+            None,
+        ),
+        ("fact", "000_antu_2019.txt", D1, "validate", "year_in_range", "year 1890 outside 1949-2030"),
     ]
     mentions = _query(
         database,

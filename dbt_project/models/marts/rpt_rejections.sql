@@ -9,13 +9,18 @@ rejected_facts as (
     select * from {{ ref('stg_raw__rejected_facts') }}
 ),
 
+kept_documents as (
+    select source_file, document_id
+    from {{ ref('stg_raw__cleaned_documents') }}
+),
+
 documents as (
     select
         'document' as kind,
-        source_file,
-        cast(null as varchar) as document_id,
-        stage,
-        reason,
+        rejected_documents.source_file,
+        kept_documents.document_id,
+        rejected_documents.stage,
+        rejected_documents.reason,
         cast(null as varchar) as detail,
         cast(null as varchar) as fact_id,
         cast(null as varchar) as county_code,
@@ -24,8 +29,10 @@ documents as (
         cast(null as double) as value,
         cast(null as varchar) as raw_phrase,
         cast(null as varchar) as sentence,
-        rejected_at
+        rejected_documents.rejected_at
     from rejected_documents
+    left join kept_documents
+        on rejected_documents.source_file = kept_documents.source_file
 ),
 
 facts as (
