@@ -291,8 +291,11 @@ def sync_raw_documents(con: duckdb.DuckDBPyConnection, raw_dir: str | os.PathLik
                 doc_rows.append(_document_row(result, source_file, now))
             else:
                 stats.rejected += 1
+                # Keep the hash even of files rejected before hashing (empty, unsupported type), so an
+                # unchanged file is not looked at again next run.
+                rejected_hash = result.content_hash or content_hash
                 rejections.append(
-                    _rejection_row(source_file, result.stage, result.reason, result.content_hash, now)
+                    _rejection_row(source_file, result.stage, result.reason, rejected_hash, now)
                 )
             if len(doc_rows) >= INSERT_BATCH:
                 stats.written += insert_rows(con, "raw_documents", doc_rows)

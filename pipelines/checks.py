@@ -1,0 +1,96 @@
+"""Asset checks on the Python-built tables (dbt's tests become checks on the dbt models by themselves)."""
+
+from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
+
+from pipelines.assets._common import markdown_table
+from pipelines.core.catalog import load_catalog
+from pipelines.core.gazetteer import load_gazetteer
+from pipelines.core.validation import FACT_COLUMNS, split_valid_facts
+from pipelines.core.warehouse import STATE_SCHEMA, open_work
+from pipelines.resources import FupinSettings
+
+SAMPLE_ROWS = 10
+# Above this share of numbers-with-units left unclassified, the catalog is missing something big.
+UNCLASSIFIED_WARN_SHARE = 0.5
+
+
+@asset_check(
+    asset="validated_facts",
+    blocking=True,  # a failure keeps the marts (and the published warehouse) from being rebuilt
+    description="Every validated fact passes the pandera FactSchema with this run's catalog and gazetteer.",
+)
+def validated_facts_match_schema(settings: FupinSettings) -> AssetCheckResult:
+    with open_work(settings.warehouse_paths()) as con:
+        facts = con.execute(f"SELECT {', '.join(FACT_COLUMNS)} FROM raw.validated_facts").df()
+    codes = {row["county_code"] for row in load_gazetteer().county_rows()}
+    _, failing = split_valid_facts(facts, load_catalog(), codes)
+    sample = failing.head(SAMPLE_ROWS)[["fact_id", "metric_code", "value", "unit", "failed_check"]]
+    return AssetCheckResult(
+        passed=failing.empty,
+        metadata={
+            "checked_rows": len(facts),
+            "failing_rows": len(failing),
+            "sample": MetadataValue.md(markdown_table(list(sample.columns), sample.values.tolist())),
+        },
+    )
+
+
+@asset_check(
+    asset="extracted_facts",
+    description="Warns about kept documents from which the extractor read no fact at all.",
+)
+def documents_with_facts(settings: FupinSettings) -> AssetCheckResult:
+    with open_work(settings.warehouse_paths()) as con:
+        rows = con.execute(
+            f"""
+            SELECT c.source_file, c.county_name, c.char_count
+            FROM raw.cleaned_documents AS c
+            WHERE c.document_id NOT IN (SELECT document_id FROM raw.extracted_facts)
+              AND c.document_id IN (SELECT document_id FROM {STATE_SCHEMA}.extracted_documents)
+            ORDER BY c.source_file
+            """
+        ).fetchall()
+        (documents,) = con.execute("SELECT count(*) FROM raw.cleaned_documents").fetchone()
+    return AssetCheckResult(
+        passed=not rows,
+        severity=AssetCheckSeverity.WARN,
+        metadata={
+            "documents": int(documents),
+            "documents_without_facts": len(rows),
+            "sample": MetadataValue.md(
+                markdown_table(["source_file", "county_name", "char_count"], rows[:SAMPLE_ROWS])
+            ),
+        },
+    )
+
+
+@asset_check(
+    asset="unclassified_mentions",
+    additional_deps=["extracted_facts"],
+    description=(
+        f"Warns when more than {UNCLASSIFIED_WARN_SHARE:.0%} of the numbers with a unit found in the "
+        "documents were claimed by no metric."
+    ),
+)
+def unclassified_share(settings: FupinSettings) -> AssetCheckResult:
+    with open_work(settings.warehouse_paths()) as con:
+        (mentions,) = con.execute("SELECT count(*) FROM raw.unclassified_mentions").fetchone()
+        (facts,) = con.execute("SELECT count(*) FROM raw.extracted_facts").fetchone()
+        top_units = con.execute(
+            "SELECT unit, count(*) AS n FROM raw.unclassified_mentions GROUP BY unit ORDER BY n DESC LIMIT 10"
+        ).fetchall()
+    total = mentions + facts
+    share = mentions / total if total else 0.0
+    return AssetCheckResult(
+        passed=share <= UNCLASSIFIED_WARN_SHARE,
+        severity=AssetCheckSeverity.WARN,
+        metadata={
+            "unclassified_mentions": int(mentions),
+            "extracted_facts": int(facts),
+            "unclassified_share": MetadataValue.float(round(share, 4)),
+            "top_units": MetadataValue.md(markdown_table(["unit", "mentions"], top_units)),
+        },
+    )
+
+
+ALL_CHECKS = [validated_facts_match_schema, documents_with_facts, unclassified_share]

@@ -1,0 +1,45 @@
+"""The fupin Dagster code location: assets, checks, resources, the job, schedule and sensor."""
+
+from __future__ import annotations
+
+from dagster import AssetSelection, Definitions, define_asset_job
+
+from pipelines.assets.dbt import dbt_models
+from pipelines.assets.documents import clean_documents, ingest_raw_documents
+from pipelines.assets.facts import extract_facts, validate_facts
+from pipelines.assets.publishing import published_warehouse
+from pipelines.assets.reference import reference_data
+from pipelines.checks import ALL_CHECKS
+from pipelines.resources import FupinSettings, dbt_resource
+from pipelines.schedules import FULL_PIPELINE_JOB, daily_pipeline_schedule
+from pipelines.sensors import raw_dir_sensor
+
+ALL_ASSETS = [
+    reference_data,
+    ingest_raw_documents,
+    clean_documents,
+    extract_facts,
+    validate_facts,
+    dbt_models,
+    published_warehouse,
+]
+
+full_pipeline_job = define_asset_job(
+    name=FULL_PIPELINE_JOB,
+    selection=AssetSelection.all(),
+    description="Every asset: raw files to the published warehouse (incremental).",
+)
+
+
+def resources(settings: FupinSettings | None = None) -> dict[str, object]:
+    return {"settings": settings or FupinSettings(), "dbt": dbt_resource()}
+
+
+defs = Definitions(
+    assets=ALL_ASSETS,
+    asset_checks=ALL_CHECKS,
+    resources=resources(),
+    jobs=[full_pipeline_job],
+    schedules=[daily_pipeline_schedule],
+    sensors=[raw_dir_sensor],
+)
