@@ -51,6 +51,7 @@ class UnitDef:
     unit: str
     factor: float
     nouns: tuple[str, ...] = ()  # measure word (个) that means this unit only before these nouns
+    in_scope: bool = False  # a noun used as unit (7.8万贫困人口): metric cues must still see it
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pipelines.core.catalog import Catalog, Metric
 from pipelines.core.mentions import NumberMention, mention_finder
@@ -34,9 +34,10 @@ _CLAUSE_BREAK = re.compile(r"(?<!\d),|,(?!\d{3}(?!\d))|[，;；:：()（）]")
 _RUN_GAP = re.compile(r"^\s*(?:、|和|及|与|以及|或)?\s*$")
 _FROM_TO_GAP = re.compile(
     r"^(?:/年)?\s*(?:增加|增长|提高|提升|上升|下降|减少|降低|缩小|扩大|降|减|增|升)?(?:了)?(?:到|至|为)"
-    r"\s*(?:(?:19|20)\d{2}\s*年(?:底|末)?)?的?\s*$"
+    r"[^,;:()、]{0,10}?的?\s*$"
 )
-_FROM_BEFORE = re.compile(r"(?:由|从)\s*(?:(?:19|20)\d{2}\s*年(?:底|末)?)?的?\s*$")
+# 由2014年底的 / 从建档立卡时的 / 由: the start of a from–to, right before its first number
+_FROM_BEFORE = re.compile(r"(?:由|从)[^,;:()、由从到至]{0,10}$")
 _RESPECTIVELY = "分别"
 NUMBER, RUN_MEMBER = "◆", "◇"
 
@@ -86,7 +87,7 @@ def extract_facts(
     """
     pub_year = published.year if published else None
     finder = mention_finder(catalog)
-    mentions = finder.find(text)
+    mentions = _with_bare_zero_ends(text, finder.find(text))
     result = Extraction()
     if not mentions:
         return result
@@ -123,6 +124,33 @@ def extract_facts(
     return result
 
 
+# 贫困发生率由16.2%降至0: the end of a from–to may drop its unit when it is zero.
+_BARE_ZERO_END = re.compile(r"\s*(?:下降|降低|减少|降)(?:了)?(?:到|至|为)\s*(0|零)(?![\d.%％万亿])")
+
+
+def _with_bare_zero_ends(text: str, mentions: list[NumberMention]) -> list[NumberMention]:
+    extra = []
+    for mention in mentions:
+        if mention.unit != "percent":
+            continue
+        m = _BARE_ZERO_END.match(text, mention.end)
+        if m:
+            start, end = m.span(1)
+            extra.append(
+                replace(
+                    mention,
+                    start=start,
+                    end=end,
+                    number_start=start,
+                    scope_end=end,
+                    value=0.0,
+                    qualifier=None,
+                    phrase=m.group(1),
+                )
+            )
+    return sorted([*mentions, *extra], key=lambda m: m.start) if extra else mentions
+
+
 def _between(times: list[TimeExpr], start: int, end: int) -> Iterable[TimeExpr]:
     return (t for t in times if start <= t.start < end)
 
@@ -139,21 +167,34 @@ def _clauses(text: str, span: _Span) -> list[_Span]:
 
 
 def _runs(text: str, items: list[_Item]) -> None:
-    """Group a clause's numbers into runs that share their surrounding words."""
+    """Group a clause's numbers into runs that share their surrounding words.
+
+    Numbers joined by nothing or an enumeration mark form a run; two runs joined by a from–to
+    connective (由12856户43210人减少到126户312人) merge into one, their members marked from / to.
+    """
     run = 0
-    for prev, cur in zip(items, items[1:], strict=False):
-        gap = text[prev.mention.end : cur.mention.start]
+    run_starts = [0]
+    for index in range(1, len(items)):
+        prev, cur = items[index - 1], items[index]
+        gap = text[prev.mention.scope_end : cur.mention.start]
         if _RUN_GAP.match(gap):
             cur.run = run
             continue
-        if _FROM_TO_GAP.match(gap) and prev.mention.unit == cur.mention.unit:
-            before = text[max(0, prev.mention.start - 16) : prev.mention.start]
-            if _FROM_BEFORE.search(before):
-                prev.from_to, cur.from_to = "from", "to"
-                cur.run = run
-                continue
+        first = items[run_starts[-1]]
+        before = text[max(0, first.mention.start - 16) : first.mention.start]
+        if first.from_to is None and _FROM_TO_GAP.match(gap) and _FROM_BEFORE.search(before):
+            for member in items[run_starts[-1] : index]:
+                member.from_to = "from"
+            cur.from_to = "to"
+            cur.run = run
+            continue
         run += 1
+        run_starts.append(index)
         cur.run = run
+    for index, item in enumerate(items[1:], start=1):
+        # the members after the first "to" of a merged run are "to" values too
+        if item.from_to is None and items[index - 1].from_to == "to" and item.run == items[index - 1].run:
+            item.from_to = "to"
 
 
 def _scope(text: str, clause: _Span, items: list[_Item], item: _Item, prefix: str = "") -> str:
@@ -169,7 +210,7 @@ def _scope(text: str, clause: _Span, items: list[_Item], item: _Item, prefix: st
         if i:
             parts.append(text[members[i - 1].mention.end : member.mention.start])
         parts.append(NUMBER if member is item else RUN_MEMBER)
-    parts.append(text[last.end : right_bound])
+    parts.append(text[last.scope_end : right_bound])
     return "".join(parts)
 
 
@@ -179,7 +220,7 @@ def _clause_scope(text: str, clause: _Span, items: list[_Item], item: _Item) -> 
     for other in items:
         parts.append(text[cursor : other.mention.start])
         parts.append(NUMBER if other is item else RUN_MEMBER)
-        cursor = other.mention.end
+        cursor = other.mention.scope_end
     parts.append(text[cursor : clause.end])
     return "".join(parts)
 
@@ -247,7 +288,9 @@ def _extract_sentence(
             claim = _classify(scope, clause_scope, unit, catalog)
             if claim is None and previous_scope and _leans_on_previous(text, clause, items, item, catalog):
                 carried = _prepare(_scope(text, clause, items, item, prefix=previous_scope + ","), catalog)
-                claim = _classify(carried, _prepare(previous_scope, catalog) + "," + clause_scope, unit, catalog)
+                claim = _classify(
+                    carried, _prepare(previous_scope, catalog) + "," + clause_scope, unit, catalog
+                )
                 if claim is not None:
                     claim = _Claim(claim.metric, claim.rule + "+carry_over")
                     scope = carried
@@ -377,16 +420,19 @@ def _year_for(
     sentence_text: str,
 ) -> tuple[int | None, int | None]:
     start = item.mention.start
-    if item.from_to == "from":
-        expr = _last_before(times, max(clause.start, start - 16), start)
-        return (expr.year, expr.period_start) if expr else (None, None)
-    if item.from_to == "to":
-        partner = next(i for i in items if i.run == item.run and i.from_to == "from")
-        expr = _last_before(times, partner.mention.end, start)
+    if item.from_to is not None:
+        run = [i for i in items if i.run == item.run]
+        first_from = run[0].mention
+        last_from = [i for i in run if i.from_to == "from"][-1].mention
+        first_to = next(i for i in run if i.from_to == "to").mention
+        if item.from_to == "from":
+            expr = _last_before(times, max(clause.start, first_from.start - 16), first_from.start)
+            return (expr.year, expr.period_start) if expr else (None, None)
+        expr = _last_before(times, last_from.end, first_to.start)
         if expr:
             return expr.year, expr.period_start
         # the end of 由2015年底的20.9%下降到0.06% takes its time from the context, not the start
-        times = [t for t in times if not (partner.mention.start - 16 <= t.start < partner.mention.start)]
+        times = [t for t in times if not (first_from.start - 16 <= t.start < first_from.start)]
     respective = _respective_year(doc, item, items, clause, sentence, times)
     if respective is not None:
         return respective, None

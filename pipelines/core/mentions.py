@@ -18,6 +18,7 @@ class NumberMention:
     start: int  # offsets of the whole phrase (qualifiers, number, multiplier, unit)
     end: int
     number_start: int  # offsets of the digits alone
+    scope_end: int  # where the text metric cues may read starts again (before a noun unit)
     value: float  # in the canonical unit
     unit: str  # canonical unit code
     surface_unit: str  # the unit as written, with its multiplier (万元, 万户)
@@ -60,6 +61,7 @@ class MentionFinder:
             start=m.start(),
             end=m.end(),
             number_start=m.start("num"),
+            scope_end=m.start("unit") if unit_def.in_scope else m.end(),
             value=_round(base * multiplier * unit_def.factor),
             unit=unit_def.unit,
             surface_unit=(m.group("mult") or "") + surface,

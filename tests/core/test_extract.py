@@ -1,0 +1,175 @@
+"""The extractor on sentences written for these tests, of the kinds real reports contain.
+
+Each case is one short report text about a fictional-but-real county and the facts a careful
+reader takes from it: (metric, value, year).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from pipelines.core.catalog import load_catalog
+from pipelines.core.extract import extract_facts
+from pipelines.core.gazetteer import load_gazetteer
+from pipelines.core.places import PlaceIndex
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog()
+
+
+@pytest.fixture(scope="module")
+def places():
+    return PlaceIndex(load_gazetteer())
+
+
+def _county(places: PlaceIndex, name: str):
+    gazetteer = places.gazetteer
+    return next(c for c in gazetteer.counties if c.name == name)
+
+
+def facts_of(text, catalog, places, county="石阡县", published=dt.date(2019, 12, 20)):
+    subject = _county(places, county)
+    result = extract_facts(text, subject=subject, published=published, catalog=catalog, places=places)
+    return {(f.metric_code, f.value, f.year) for f in result.facts}, result
+
+
+CASES = [
+    # enumerations: one phrase, several facts
+    (
+        "全县共有贫困村86个,建档立卡贫困户12346户43210人。",
+        {
+            ("poor_villages", 86, None),
+            ("registered_poor_households", 12346, None),
+            ("registered_poor_population", 43210, None),
+        },
+    ),
+    (
+        "截至2018年底,全县累计脱贫8215户31046人,贫困人口减少到721户2035人,贫困发生率降至0.68%。",
+        {
+            ("exited_poor_households", 8215, 2018),
+            ("exited_poor_population", 31046, 2018),
+            ("remaining_poor_households", 721, 2018),
+            ("remaining_poor_population", 2035, 2018),
+            ("poverty_incidence", 0.68, 2018),
+        },
+    ),
+    # multipliers, approximations, Chinese numerals
+    (
+        "累计发放扶贫小额信贷3.25亿元,惠及贫困户8000余户。",
+        {("microcredit_loans", 325_000_000, None)},
+    ),
+    (
+        "全县完成农村危房改造1.6万余户,建成光伏扶贫电站总装机容量2.3万千瓦。",
+        {("housing_renovated_households", 16000, None), ("pv_capacity", 23, None)},
+    ),
+    ("全县十二个贫困村全部出列。", {("exited_poor_villages", 12, None), ("poor_villages", 12, None)}),
+    # from–to: two facts, two years
+    (
+        "农村常住居民人均可支配收入由2015年的6120元增加到2019年的10468元。",
+        {("rural_income_per_capita", 6120, 2015), ("rural_income_per_capita", 10468, 2019)},
+    ),
+    (
+        "贫困发生率由2014年底的21.3%下降到2019年底的0.52%。",
+        {("poverty_incidence", 21.3, 2014), ("poverty_incidence", 0.52, 2019)},
+    ),
+    # the end year of a from–to comes from the context when the text does not repeat it
+    (
+        "截至2019年底,全县贫困村全部出列。贫困发生率由2014年的18.6%下降到0.9%。",
+        {("poverty_incidence", 18.6, 2014), ("poverty_incidence", 0.9, 2019)},
+    ),
+    # respectively lists
+    (
+        "2016年至2018年,全县贫困人口人均纯收入分别达到5820元、7136元和8450元。",
+        {
+            ("poor_income_per_capita", 5820, 2016),
+            ("poor_income_per_capita", 7136, 2017),
+            ("poor_income_per_capita", 8450, 2018),
+        },
+    ),
+    # 目前 / 今年 mean the publication year; X年以来 ends at it and keeps its start
+    (
+        "目前,全县还有未脱贫人口312户786人。",
+        {("remaining_poor_households", 312, 2019), ("remaining_poor_population", 786, 2019)},
+    ),
+    (
+        "2016年以来,全县累计整合涉农资金18.6亿元投入脱贫攻坚。",
+        {("poverty_funds_invested", 1_860_000_000, 2019)},
+    ),
+    # no time in the text: no year
+    ("该县有行政村156个,其中贫困村47个。", {("administrative_villages", 156, None)}),
+    # negative cues: averages, plans, subsidies, sub-groups, changes
+    ("全县村集体经济收入村均达到8.5万元。", set()),
+    ("力争到2020年底贫困发生率降至2%以下。", set()),
+    ("按每户5000元标准给予产业扶持。", set()),
+    ("农村居民人均可支配收入达到9876元,同比增长9.2%。", {("rural_income_per_capita", 9876, None)}),
+    ("带动贫困户2180户增收,户均增收1500元。", set()),
+    # sector-specific investments are not general poverty funds
+    ("投入资金3.2亿元用于农村道路建设。", set()),
+    ("县财政投入专项扶贫资金1.05亿元。", {("poverty_funds_invested", 105_000_000, None)}),
+    # a continuation clause takes its metric from the clause before
+    ("2017年以来,共发放扶贫小额信贷1268户,金额5840万元。", {("microcredit_loans", 58_400_000, 2019)}),
+    # power in kW becomes megawatts
+    ("建成村级光伏电站48座,总装机规模9600千瓦。", {("pv_capacity", 9.6, None)}),
+    # full-width digits are read after cleaning; here the extractor sees half-width text
+    ("全县贫困发生率下降到1.02%。", {("poverty_incidence", 1.02, None)}),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES, ids=[c[0][:18] for c in CASES])
+def test_reads_facts_like_a_reader(text, expected, catalog, places):
+    found, _ = facts_of(text, catalog, places)
+    assert found == expected
+
+
+def test_a_fact_about_a_paired_county_belongs_to_that_county(catalog, places):
+    text = "石阡县对口帮扶的印江县,2018年贫困发生率降至3.1%。石阡县贫困发生率降至1.2%。"
+    _, result = facts_of(text, catalog, places)
+    owners = {(f.county_name, f.value) for f in result.facts}
+    assert owners == {("印江土家族苗族自治县", 3.1), ("石阡县", 1.2)}
+
+
+def test_a_province_wide_figure_is_not_a_county_fact(catalog, places):
+    found, _ = facts_of("全省贫困发生率下降到1.5%,全县贫困发生率下降到0.8%。", catalog, places)
+    assert found == {("poverty_incidence", 0.8, None)}
+
+
+def test_a_repeated_fact_is_one_fact(catalog, places):
+    text = "全县有贫困村86个。\n全县有贫困村86个。\n截至目前,86个贫困村已全部出列。"
+    _, result = facts_of(text, catalog, places)
+    assert [f.metric_code for f in result.facts].count("poor_villages") == 1
+
+
+def test_qualifier_is_kept_apart_from_the_value(catalog, places):
+    _, result = facts_of("累计改造危房1.2万余户。", catalog, places)
+    (fact,) = result.facts
+    assert (fact.value, fact.qualifier, fact.raw_phrase) == (12000, "余", "1.2万余户")
+
+
+def test_offsets_point_at_the_phrase_in_the_text(catalog, places):
+    text = "据统计,全县贫困发生率由12.5%下降到0.4%。"
+    _, result = facts_of(text, catalog, places)
+    for fact in result.facts:
+        assert text[fact.start_offset : fact.end_offset] == fact.raw_phrase
+        assert fact.sentence in text
+
+
+def test_numbers_no_metric_claims_are_kept_as_unclassified(catalog, places):
+    _, result = facts_of("全县种植中药材3.5万亩,培训农民1.2万人次。", catalog, places)
+    assert not result.facts
+    assert {(m.value, m.unit) for m in result.unclassified} == {(35000, "万亩"), (12000, "万人次")}
+
+
+def test_without_a_publication_date_relative_times_give_no_year(catalog, places):
+    found, _ = facts_of("目前,全县贫困发生率降至0.5%。", catalog, places, published=None)
+    assert found == {("poverty_incidence", 0.5, None)}
+
+
+def test_without_a_subject_county_no_fact_is_attributed(catalog, places):
+    result = extract_facts(
+        "贫困发生率降至0.5%。", subject=None, published=None, catalog=catalog, places=places
+    )
+    assert result.facts == []
