@@ -78,6 +78,10 @@ _TRAILING_CREDIT = re.compile(
 )
 
 
+# Lets read_metadata_line take lines that were not normalised (the forms only need these).
+_META_WIDTH = str.maketrans({"：": ":", "（": "(", "）": ")", "［": "[", "］": "]", "　": " "})
+
+
 @dataclass(frozen=True, slots=True)
 class LineMetadata:
     """What a metadata line says. Fields it does not mention are None."""
@@ -104,7 +108,7 @@ def read_metadata_line(line: str) -> LineMetadata | None:
 
     A line with anything else on it is content and is never treated as metadata.
     """
-    s = _SPACES.sub(" ", line).strip()
+    s = _SPACES.sub(" ", line.translate(_META_WIDTH)).strip()
     if not s or len(s) > 120:
         return None
     m = _BRACKET_CREDIT.match(s)
@@ -170,7 +174,7 @@ _NAV_TOKENS = re.compile(
 )
 _NAV_LIMIT = 40
 _BREADCRUMB = re.compile(
-    r"^(?:您现在的?位置|当前位置|您的位置|所在位置|现在位置)\s*:?|(?:首页|主页|网站首页)\s*[>»›]|[>»›].*[>»›]"
+    r"^(?:您现在的?位置|当前位置|您的位置|所在位置|现在位置)\s*:?|(?:首页|主页|网站首页)\s*[>»›|/]|[>»›].*[>»›]"
 )
 _LONG_BOILERPLATE = re.compile(
     r"版权所有|copyright|©|ICP备|ICP证|公网安备|网站标识码|主办单位|承办单位|^主办\s*:|^承办\s*:|技术支持\s*:"
@@ -198,6 +202,12 @@ def _is_content_like(line: str) -> bool:
     return len(line) >= 40 and line[-1] in _FINAL
 
 
+def _is_tail_content(line: str) -> bool:
+    # After a comment-section marker only a real sentence counts; related-news headlines and
+    # "快来抢沙发吧!" do not end in 。.
+    return len(line) >= 15 and line.endswith("。")
+
+
 def _is_boilerplate(line: str) -> bool:
     n = len(line)
     if n <= _SHORT_LIMIT and _SHORT_BOILERPLATE.search(line):
@@ -211,19 +221,24 @@ def _is_boilerplate(line: str) -> bool:
     return n <= _CONTACT_LIMIT and bool(_CONTACT.search(line)) and bool(_PHONE_OR_MAIL.search(line))
 
 
-def _is_caption(lines: list[str], i: int) -> bool:
-    """A lone short line ending in 。 between blank lines, with no clause break: a photo caption."""
+def _is_caption(lines: list[str], i: int, above: str) -> bool:
+    """A lone short line ending in 。 between blank lines, with no clause break: a photo caption.
+    Not a line that continues a number or sentence cut above it ("102\n\n49名。")."""
     line = lines[i]
     if len(line) > 20 or not line.endswith("。") or re.search(r"[,;:。!?].", line):
         return False
+    if line[0] in _CONTINUATION_START or line[0].isdigit():
+        return False
     before = lines[i - 1] if i > 0 else ""
     after = lines[i + 1] if i + 1 < len(lines) else ""
-    return not before and not after
+    if before or after:
+        return False
+    return not (above and above[-1].isdigit() and _UNIT_START.match(line))
 
 
 def _tail_start(lines: list[str]) -> int:
     for i, line in enumerate(lines):
-        if line and _TAIL_START.match(line) and not any(_is_content_like(x) for x in lines[i + 1 :]):
+        if line and _TAIL_START.match(line) and not any(_is_tail_content(x) for x in lines[i + 1 :]):
             return i
     return len(lines)
 
@@ -242,7 +257,7 @@ def _should_join(prev: str, nxt: str) -> bool:
             return True  # 74.05 / 万元, 10249 / 名
         if first.isdigit() or first == ".":
             # Digits on both sides: one number cut in two, unless the lines are table rows.
-            return paragraph_like
+            return paragraph_like or bool(re.search(r"[,、]", prev))
     if last in _FINAL or _HEADING_MARK.match(nxt):
         return False
     if last in "“‘《([【":
@@ -269,7 +284,7 @@ def _pick_title(kept: list[tuple[str, bool]]) -> str | None:
             if candidates:
                 return candidates[-1][1]
             continue
-        if _is_content_like(line) or len(line) > 80 or line.endswith("。"):
+        if _is_content_like(line) or len(line) > 60 or line[-1] in "。!?;" or line.count(",") > 2:
             break
         if len(_HAN.findall(line)) >= 4:
             candidates.append((idx, line))
@@ -296,10 +311,12 @@ def clean_document(text: str, *, is_html: bool) -> CleanedText:
     author: str | None = None
     # (line or "" for a break, is_metadata) in order; metadata kept only to place the title.
     kept: list[tuple[str, bool]] = []
+    above = ""  # the last non-blank line seen, to tell a caption from a cut-off number
     for i, line in enumerate(lines):
         if not line:
             kept.append(("", False))
             continue
+        prev_line, above = above, line
         found = read_metadata_line(line)
         if found is not None:
             published = published or found.published_date
@@ -307,7 +324,7 @@ def clean_document(text: str, *, is_html: bool) -> CleanedText:
             author = author or found.author
             kept.append(("", True))
             continue
-        if _is_boilerplate(line) or _is_caption(lines, i):
+        if _is_boilerplate(line) or _is_caption(lines, i, prev_line):
             kept.append(("", False))
             continue
         m = _TRAILING_CREDIT.search(line)
@@ -320,16 +337,19 @@ def clean_document(text: str, *, is_html: bool) -> CleanedText:
                 author = _names(m.group("who"))
         kept.append((line, False))
 
-    title = _pick_title([(line, meta) for line, meta in kept if line or meta])
-
-    paragraphs: list[str] = []
-    for line, _ in kept:
-        if not line:
-            continue
-        if paragraphs and _should_join(paragraphs[-1], line):
-            paragraphs[-1] += _separator(paragraphs[-1], line) + line
-        else:
-            paragraphs.append(line)
+    # Join lines; a metadata line between two lines keeps them apart.
+    joined: list[tuple[str, bool]] = []
+    for line, is_meta in kept:
+        if is_meta:
+            joined.append(("", True))
+        elif line:
+            if joined and joined[-1][0] and _should_join(joined[-1][0], line):
+                prev = joined[-1][0]
+                joined[-1] = (prev + _separator(prev, line) + line, False)
+            else:
+                joined.append((line, False))
+    title = _pick_title(joined)
+    paragraphs = [line for line, _ in joined if line]
 
     seen: set[str] = set()
     unique: list[str] = []

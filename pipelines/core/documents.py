@@ -113,8 +113,13 @@ def _sidecar(path: Path) -> tuple[str | None, dt.datetime | None, str | None]:
     return (str(url) if url else None), fetched_at, meta.get("declared_charset") or None
 
 
-def _megabytes(n: int) -> str:
-    return f"{n / 1_000_000:.1f} MB"
+def _size(n: float, *, exact: bool = False) -> str:
+    # "50.0 MB" for a file, "20 MB" for a limit; small limits (tests, tight configs) stay readable.
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:g} MB" if exact else f"{n / 1_000_000:.1f} MB"
+    if n >= 1_000:
+        return f"{n / 1_000:g} KB" if exact else f"{n / 1_000:.1f} KB"
+    return f"{n:g} bytes"
 
 
 def read_raw_file(
@@ -145,7 +150,7 @@ def read_raw_file(
         if size > max_bytes:
             return reject(
                 "read",
-                f"file is {_megabytes(size)}, over the {max_bytes / 1_000_000:g} MB limit for one report",
+                f"file is {_size(size)}, over the {_size(max_bytes, exact=True)} limit for one report",
             )
         data = full.read_bytes()
     except PermissionError:

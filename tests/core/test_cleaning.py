@@ -1,0 +1,235 @@
+import datetime as dt
+
+import pytest
+
+from pipelines.core.cleaning import CLEANER_VERSION, clean_document, read_metadata_line
+
+ARTICLE = """首页 > 新闻 > 本地 > 柳河县脱贫攻坚纪实
+
+手机版百姓热线
+
+柳河之变——柳河县脱贫攻坚纪实
+
+2020年11月3日 10:15   来源: 通化日报
+
+初冬时节，走进柳河县的村屯，水泥路通到家门口，新建的砖瓦房整齐排列。
+
+下好产业扶贫“先手棋”
+
+全县整合资金2.8亿元，建设光伏电站36座，其中村集体收入74.05
+
+万元，带动贫困户2130户增收。县里制定了《柳河县关于打赢脱贫攻坚战的实施意见》，针
+
+对住房和饮水等短板，设立8个攻坚专班，累计召开推进会议96次，逐项抓好落实。
+
+打好防贫“主动仗”
+
+蓝莓基地带动农户增收。
+
+截至2019年底，全县贫困发生率降至0.05%。
+
+[ 本作品中使用的图片等内容，如涉及版权，请致电。联系电话：0435—1234567。]
+
+责任编辑：李明
+标签： 脱贫  柳河县  攻坚
+评论一下
+评论 0人参与，0条评论
+还没有评论，快来抢沙发吧！
+最热评论
+信息广场
+"""
+
+
+def test_full_article_cleaning():
+    c = clean_document(ARTICLE, is_html=False)
+    assert c.title == "柳河之变——柳河县脱贫攻坚纪实"
+    assert c.published_date == dt.date(2020, 11, 3)
+    assert c.outlet == "通化日报"
+    lines = c.text.split("\n")
+    assert lines[0] == "柳河之变——柳河县脱贫攻坚纪实"
+    assert "下好产业扶贫“先手棋”" in lines  # heading kept on its own line
+    assert "打好防贫“主动仗”" in lines
+    assert "其中村集体收入74.05万元,带动贫困户2130户增收。" in c.text
+    assert "实施意见》,针对住房和饮水等短板" in c.text
+    assert "截至2019年底,全县贫困发生率降至0.05%。" in lines
+    for junk in (
+        "首页",
+        "手机版",
+        "来源",
+        "版权",
+        "联系电话",
+        "责任编辑",
+        "标签",
+        "评论",
+        "信息广场",
+        "蓝莓基地带动农户增收",
+    ):
+        assert junk not in c.text, junk
+    assert "\n\n" not in c.text
+
+
+def test_heading_is_not_joined_to_the_next_paragraph():
+    text = "精准施策打赢脱贫攻坚战\n\n脱贫攻坚是一项系统工程，该县坚持把脱贫攻坚作为首要任务。"
+    assert clean_document(text, is_html=False).text.split("\n") == [
+        "精准施策打赢脱贫攻坚战",
+        "脱贫攻坚是一项系统工程,该县坚持把脱贫攻坚作为首要任务。",
+    ]
+
+
+def test_number_split_across_lines_always_joins():
+    text = "全县贫困人口\n10249\n名。"  # short lines, but a number and its unit belong together
+    assert "10249名" in clean_document(text, is_html=False).text
+    text = "该县下辖7镇2乡180个行政村，幅员面积7444平方公里，县域狭长，全县共有建档立卡贫困人口102\n\n49名。"
+    assert "贫困人口10249名。" in clean_document(text, is_html=False).text
+
+
+def test_line_starting_with_punctuation_continues_the_previous_one():
+    text = "全县累计发放扶贫小额信贷6674笔\n，金额1.2亿元。"
+    assert clean_document(text, is_html=False).text == "全县累计发放扶贫小额信贷6674笔,金额1.2亿元。"
+
+
+def test_repeated_paragraphs_are_dropped_keeping_the_first():
+    para1 = "县委统领，“战区”管理，建最强指挥部。全县分设28个专项小组，20名县级领导分别担任组长。"
+    para2 = "聚焦短板，精准发力。对于82个贫困村，每个村建设1个500千瓦的光伏扶贫电站。"
+    text = "\n".join(
+        [
+            "论文部分内容阅读",
+            para1,
+            para2,
+            "（作者：中共某县县委书记）",
+            para1,
+            "  " + para2,
+            "（作者：中共某县县委书记）",
+        ]
+    )
+    c = clean_document(text, is_html=False)
+    assert c.text.split("\n") == [para1.replace("，", ","), para2.replace("，", ",")]
+    assert c.author == "中共某县县委书记"
+    assert c.title is None  # the first line is a paragraph, not a headline
+
+
+def test_traditional_and_full_width_are_normalised():
+    c = clean_document("全縣貧困發生率由２０１５年底的２０．９％下降到０．０６％。", is_html=False)
+    assert c.text == "全县贫困发生率由2015年底的20.9%下降到0.06%。"
+
+
+@pytest.mark.parametrize(
+    ("line", "date", "outlet", "author"),
+    [
+        ("2020年10月15日 15:32   来源: 延边日报", dt.date(2020, 10, 15), "延边日报", None),
+        ("日期:2017-10-23  来源:", dt.date(2017, 10, 23), None, None),
+        ("发布时间:2021-03-02 07:56 来源:郎溪发布 浏览:", dt.date(2021, 3, 2), "郎溪发布", None),
+        ("发布时间：2021-03-02　来源：郎溪发布　浏览次数：35", dt.date(2021, 3, 2), "郎溪发布", None),
+        ("(作者:中共镇赉县委书记)", None, None, "中共镇赉县委书记"),
+        ("(记者 吕少锋 张小军)", None, None, "吕少锋 张小军"),
+        ("□文/摄 陈丹华 田畅 本报记者 姚建平", None, None, "陈丹华 田畅 姚建平"),
+        ("本报记者 王立新 通讯员 赵一鸣", None, None, "王立新 赵一鸣"),
+        ("2019-12-05", dt.date(2019, 12, 5), None, None),
+    ],
+)
+def test_metadata_line_forms(line, date, outlet, author):
+    found = read_metadata_line(line)
+    assert found is not None
+    assert (found.published_date, found.outlet, found.author) == (date, outlet, author)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "2019年4月28日,经省政府批准,镇赉县正式脱贫退出贫困县序列。",
+        "来源:国家统计局数据显示,全县农村居民人均可支配收入增长8.2%。",
+        "时间紧、任务重,全县干部放弃休息日下村入户。",
+        "文化扶贫激发内生动力",
+    ],
+)
+def test_content_is_never_metadata(line):
+    assert read_metadata_line(line) is None
+    assert line.rstrip("。") in clean_document(line, is_html=False).text
+
+
+def test_metadata_lines_are_removed_from_the_body_but_content_sentences_stay():
+    text = (
+        "山丹县推进精准扶贫工作纪实\n日期:2017-10-23  来源:\n\n"
+        "  金秋十月，山丹县精准扶贫工作传来喜讯，全县脱贫3148户10284人。（记者 吕少锋 张小军）\n"
+    )
+    c = clean_document(text, is_html=False)
+    assert c.title == "山丹县推进精准扶贫工作纪实"
+    assert c.published_date == dt.date(2017, 10, 23)
+    assert c.author == "吕少锋 张小军"
+    assert c.text == "山丹县推进精准扶贫工作纪实\n金秋十月,山丹县精准扶贫工作传来喜讯,全县脱贫3148户10284人。"
+
+
+def test_byline_under_headline():
+    text = (
+        "依安 上下同心凝聚合力\n\n□文/摄 陈丹华 田畅 本报记者 姚建平\n\n"
+        "依安，享有中国白鹅之乡等美誉，近年来全县上下聚焦脱贫目标。"
+    )
+    c = clean_document(text, is_html=False)
+    assert c.title == "依安 上下同心凝聚合力"
+    assert c.author == "陈丹华 田畅 姚建平"
+    assert "姚建平" not in c.text
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "您现在位置: 网站首页 > 资讯中心 > 部门动态",
+        "• 繁體版",
+        "无障碍",
+        "长辈版",
+        "【字体大小:",
+        "打印本页 关闭窗口",
+        "扫一扫在手机打开当前页",
+        "分享到:微信 微博",
+        "版权所有:某县人民政府办公室 Copyright 2020",
+        "冀ICP备12345678号 冀公网安备13053402000123号",
+        "联系电话:0433-8157607",
+        "责任编辑:张三",
+        "编辑:李四",
+        "网友评论列表",
+        "验证码: captcha",
+        "标签: 脱贫 攻坚",
+        "浏览:1024",
+    ],
+)
+def test_boilerplate_lines_are_dropped(line):
+    text = (
+        f"全县贫困发生率降至0.05%，贫困人口全部脱贫，群众满意度位列全省第一。\n\n{line}\n\n"
+        "第二段落的内容也要保留下来，包括这句话。"
+    )
+    c = clean_document(text, is_html=False)
+    assert c.text.split("\n") == [
+        "全县贫困发生率降至0.05%,贫困人口全部脱贫,群众满意度位列全省第一。",
+        "第二段落的内容也要保留下来,包括这句话。",
+    ]
+
+
+def test_photo_caption_between_blank_lines_is_dropped_but_short_sentences_with_commas_stay():
+    text = (
+        "全村种植万寿菊1200亩，亩均收入2000元。\n\n万寿菊助力农民致富。\n\n"
+        "秀美郎川，分明升腾着新活力、新希望。\n\n发展特色蔬菜种植。"
+    )
+    lines = clean_document(text, is_html=False).text.split("\n")
+    assert "万寿菊助力农民致富。" not in lines
+    assert "发展特色蔬菜种植。" not in lines
+    assert "秀美郎川,分明升腾着新活力、新希望。" in lines
+
+
+def test_html_input_goes_through_article_extraction():
+    html = """<html><head><title>西岭村的致富路_西岭县人民政府</title></head><body>
+    <div class="nav">首页 | 新闻</div>
+    <div class="content"><p>西岭村依托高山茶叶，带动全村128户贫困户户均增收4300元。</p>
+    <p>村集体收入由2016年的3.5万元增长到2020年的26万元。</p></div>
+    <div class="footer">版权所有 西岭县人民政府 ICP备000号</div></body></html>"""
+    c = clean_document(html, is_html=True)
+    assert c.title == "西岭村的致富路"
+    assert c.text.split("\n") == [
+        "西岭村依托高山茶叶,带动全村128户贫困户户均增收4300元。",
+        "村集体收入由2016年的3.5万元增长到2020年的26万元。",
+    ]
+
+
+def test_cleaner_version_and_empty_input():
+    assert isinstance(CLEANER_VERSION, str) and CLEANER_VERSION
+    assert clean_document("", is_html=False).text == ""
+    assert clean_document("", is_html=True).text == ""

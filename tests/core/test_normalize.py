@@ -1,0 +1,43 @@
+import time
+
+from pipelines.core.normalize import normalize_text
+
+
+def test_full_width_ascii_becomes_half_width():
+    assert (
+        normalize_text("２０１９年ＧＤＰ增长７．３％，（全县）：达到！？；")
+        == "2019年GDP增长7.3%,(全县):达到!?;"
+    )
+
+
+def test_ideographic_and_no_break_spaces_become_spaces():
+    assert normalize_text("依安\u3000上下同心\u00a0凝聚合力") == "依安 上下同心 凝聚合力"
+
+
+def test_chinese_only_punctuation_is_kept():
+    text = "“两不愁三保障”、《实施意见》——全面小康……。"
+    assert normalize_text(text) == text
+
+
+def test_traditional_becomes_simplified():
+    assert normalize_text("舉全縣之力，貧困戶脫貧") == "举全县之力,贫困户脱贫"
+
+
+def test_simplified_text_is_unchanged():
+    text = "镇赉县正式脱贫退出贫困县序列。著名的干部驻村工作法。"
+    assert normalize_text(text) == text
+
+
+def test_idempotent_and_empty():
+    once = normalize_text("貧困發生率０．０６％")
+    assert normalize_text(once) == once == "贫困发生率0.06%"
+    assert normalize_text("") == ""
+
+
+def test_fast_enough_for_every_report():
+    text = "全縣建檔立卡貧困戶４２１５戶，人均純收入９６８０元。\n" * 20000  # ~0.5 M chars
+    normalize_text(text[:100])  # converter built once, outside the timing
+    start = time.perf_counter()
+    out = normalize_text(text)
+    assert time.perf_counter() - start < 2.0
+    assert out.startswith("全县建档立卡贫困户4215户")
