@@ -113,11 +113,9 @@ def _is_junk(el: lxml.html.HtmlElement) -> bool:
 
 
 def _strip(root: lxml.html.HtmlElement, *, by_class: bool) -> None:
-    for el in list(root.iter(*_DROP_TAGS)):
-        el.drop_tree() if el.getparent() is not None else None
-    for el in list(root.iter(lxml.etree.Comment)):
+    for el in [*root.iter(*_DROP_TAGS), *root.iter(lxml.etree.Comment)]:
         if el.getparent() is not None:
-            el.drop_tree()
+            el.drop_tree()  # keeps the tail text, which belongs to the parent
     if by_class:
         for el in list(root.iter()):
             if el.tag in ("html", "body") or not isinstance(el.tag, str):
