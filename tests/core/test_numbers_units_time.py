@@ -1,0 +1,115 @@
+"""Numbers, units and time expressions as reports write them."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.core.catalog import SCHEMAS_DIR, CatalogError, load_catalog
+from pipelines.core.mentions import mention_finder
+from pipelines.core.numbers import parse_number
+from pipelines.core.timeexpr import find_time_expressions
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("3675.95", 3675.95),
+        ("12,346.67", 12346.67),
+        ("十二", 12),
+        ("两", 2),
+        ("一千二百", 1200),
+        ("三万五千", 35000),
+        ("一百零五", 105),
+        ("二〇二〇", 2020),
+        ("十", 10),
+    ],
+)
+def test_parse_number(text, value):
+    assert parse_number(text) == value
+
+
+@pytest.fixture(scope="module")
+def finder():
+    return mention_finder(load_catalog())
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("6.74亿元", (674_000_000, "yuan", None)),
+        ("19528.1万元", (195_281_000, "yuan", None)),
+        ("1.2万余户", (12000, "household", "余")),
+        ("2400余万元", (24_000_000, "yuan", "余")),
+        ("近5000人", (5000, "person", "近")),
+        ("500千瓦", (0.5, "megawatt", None)),
+        ("2.3万千瓦", (23, "megawatt", None)),
+        ("45.54MW", (45.54, "megawatt", None)),
+        ("20.9%", (20.9, "percent", None)),
+        ("十二个贫困村", (12, "village", None)),
+        ("两名", (2, "person", None)),
+        ("4436 户", (4436, "household", None)),
+        ("7.8万贫困人口", (78000, "person", None)),
+        ("下降3.2个百分点", (3.2, "percentage_point", None)),
+        ("7444平方公里", (7444, "square_kilometer", None)),
+    ],
+)
+def test_mentions_carry_value_unit_and_qualifier(finder, text, expected):
+    (mention,) = finder.find(text)
+    assert (mention.value, mention.unit, mention.qualifier) == expected
+
+
+def test_years_dates_and_slogans_are_not_mentions(finder):
+    assert finder.find("2019年4月28日,一村一品、一户一策,第三次,57岁") == []
+
+
+def test_village_noun_before_the_number(finder):
+    (mention,) = finder.find("全县有贫困村28个")
+    assert (mention.value, mention.unit) == (28, "village")
+
+
+@pytest.mark.parametrize(
+    ("text", "pub_year", "expected"),
+    [
+        ("截至2018年底", 2020, [("as_of", 2018, None)]),
+        ("2016年以来", 2021, [("since", 2021, 2016)]),
+        ("2016年以来", None, [("since", None, 2016)]),
+        ("2017~2019年", 2020, [("range", 2019, 2017)]),
+        ("2016年至2018年", 2020, [("range", 2018, 2016)]),
+        ("截至目前", 2017, [("now", 2017, None)]),
+        ("今年", None, [("now", None, None)]),
+        ("2014年底的", 2020, [("point", 2014, None)]),
+        ("去年", 2020, [("last_year", 2019, None)]),
+        ("五年来", 2021, [("now", 2021, None)]),
+    ],
+)
+def test_time_expressions(text, pub_year, expected):
+    found = find_time_expressions(text, pub_year)
+    assert [(t.kind, t.year, t.period_start) for t in found] == expected
+
+
+def test_a_range_knows_each_of_its_years():
+    (expr,) = find_time_expressions("2017~2019年", 2020)
+    assert expr.years == (2017, 2018, 2019)
+
+
+def test_catalog_reads_every_benchmark_metric_with_its_unit():
+    catalog = load_catalog()
+    units = {code: m.unit for code, m in catalog.metrics.items()}
+    assert units["poverty_incidence"] == "percent"
+    assert units["pv_capacity"] == "megawatt"
+    assert units["microcredit_loans"] == "yuan"
+    rows = catalog.table_rows()
+    assert {r["metric_code"] for r in rows} == set(catalog.metrics)
+    assert all(r["keywords"] for r in rows)
+
+
+def test_a_broken_catalog_names_the_file_and_metric(tmp_path):
+    for name in ("units.yaml", "cues.yaml"):
+        (tmp_path / name).write_text((SCHEMAS_DIR / name).read_text("utf-8"), encoding="utf-8")
+    (tmp_path / "metrics.yaml").write_text(
+        "metrics:\n  - {code: x, name_zh: 甲, name_en: X, unit: parsec, category: c,"
+        " description: d, cues: [a]}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(CatalogError, match=r"metrics.yaml: metric 'x': unit 'parsec'"):
+        load_catalog(tmp_path)
