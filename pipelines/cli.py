@@ -1,0 +1,417 @@
+"""The `fupin` command: run the pipeline, export the warehouse, build and serve the dbt docs.
+
+    fupin run    [--raw-dir DIR] [--warehouse FILE]
+    fupin export [--warehouse FILE] [--format csv|parquet|json] [--output PATH] [--table ...]
+    fupin docs   [--warehouse FILE] [--port 8080] [--no-serve]
+
+Paths given on the command line are relative to the current directory; the defaults (raw/,
+warehouse/fupin.duckdb, or FUPIN_RAW_DIR / FUPIN_WAREHOUSE) are relative to the project root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import http.server
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from pipelines.core.warehouse import (
+    DEFAULT_WAREHOUSE,
+    WarehouseError,
+    WarehousePaths,
+    check_writable,
+    connect,
+)
+from pipelines.resources import (
+    DBT_DATABASE_ENV,
+    DBT_PROJECT_DIR,
+    RAW_DIR_ENV,
+    WAREHOUSE_ENV,
+    dbt_executable,
+    resolve_path,
+)
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line, exit status 2."""
+
+
+EXPORT_TABLES = {
+    "observations": "rpt_metric_observations",
+    "unclassified": "rpt_unclassified_mentions",
+    "rejections": "rpt_rejections",
+}
+EXPORT_FORMATS = {
+    "csv": "FORMAT csv, HEADER true",
+    "parquet": "FORMAT parquet",
+    "json": "FORMAT json",  # one JSON object per line
+}
+
+
+# --- paths ------------------------------------------------------------------------------------------
+
+
+def _cli_path(value: str | None, env: str, default: str | os.PathLike[str]) -> Path:
+    """A path typed by the user is relative to the CWD; the env var and default to the project."""
+    if value:
+        return Path(value).expanduser().absolute()
+    return resolve_path(os.environ.get(env) or default)
+
+
+def _warehouse(args: argparse.Namespace) -> Path:
+    return _cli_path(args.warehouse, WAREHOUSE_ENV, DEFAULT_WAREHOUSE)
+
+
+# --- fupin run --------------------------------------------------------------------------------------
+
+
+class _Progress:
+    """Listens to the run's events: prints each finished step, keeps what the summary needs."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.materialized: dict[str, dict[str, Any]] = {}
+        self.checks: Counter[str] = Counter()
+        self.failed_checks: list[str] = []
+        self.failures: list[tuple[str, str]] = []
+        self._step_assets: Counter[str] = Counter()
+        self._check_steps: dict[str, str] = {}  # step of a Python asset check -> its outcome
+
+    def __call__(self, entry: Any) -> None:
+        event = entry.dagster_event
+        if event is None:
+            return
+        kind = event.event_type_value
+        step = event.step_key or ""
+        if kind == "ASSET_MATERIALIZATION":
+            materialization = event.event_specific_data.materialization
+            key = materialization.asset_key.to_user_string()
+            self.materialized[key] = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+            self._step_assets[step] += 1
+        elif kind == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            severity = evaluation.severity.value.lower()
+            outcome = "passed" if evaluation.passed else f"failed ({severity})"
+            self.checks[outcome] += 1
+            self._check_steps[step] = outcome
+            if not evaluation.passed:
+                self.failed_checks.append(f"{evaluation.asset_check_key.to_user_string()}: {severity}")
+        elif kind == "STEP_SUCCESS":
+            seconds = event.event_specific_data.duration_ms / 1000
+            self._print(f"  ok  {step:<28} {self._describe_step(step)} ({seconds:.1f}s)")
+        elif kind == "STEP_FAILURE":
+            message = _error_line(event.event_specific_data.error)
+            self.failures.append((step, message))
+            self._print(f"  FAILED {step}: {message}")
+        elif kind == "STEP_SKIPPED":
+            self._print(f"  --  {step:<28} skipped (an upstream step failed)")
+
+    def _describe_step(self, step: str) -> str:
+        if step == "dbt_models":
+            return f"{self._step_assets[step]} dbt models built, {self.checks['passed']} checks passed so far"
+        if step in self._check_steps:
+            return f"check {self._check_steps[step]}"
+        parts = []
+        for key, meta in self.materialized.items():
+            if key in _STEP_ASSETS.get(step, ()):
+                rows = meta.get("dagster/row_count")
+                parts.append(f"{key} {rows}" if rows is not None else key)
+        return ", ".join(parts) or "done"
+
+    def _print(self, line: str) -> None:
+        print(line, file=self.out, flush=True)
+
+
+# Which assets each step materialises, for the progress lines.
+_STEP_ASSETS = {
+    "reference_data": ("metric_catalog", "county_gazetteer"),
+    "ingest_raw_documents": ("raw_documents", "rejected_documents"),
+    "clean_documents": ("cleaned_documents", "duplicate_documents"),
+    "extract_facts": ("extracted_facts", "unclassified_mentions"),
+    "validate_facts": ("validated_facts", "rejected_facts"),
+    "published_warehouse": ("published_warehouse",),
+}
+
+
+def _error_line(error: Any) -> str:
+    """The most specific message of a (possibly wrapped) Dagster error, on one line."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    message = (getattr(error, "message", None) or str(error)).strip()
+    first = message.splitlines()[0] if message else "unknown error"
+    return first.removeprefix("dagster._core.errors.").strip()
+
+
+def _quiet_dagster() -> None:
+    warnings.simplefilter("ignore")  # Dagster's beta/preview warnings mean nothing to a CLI user
+    logging.getLogger("dagster").setLevel(logging.ERROR)
+    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    raw_dir = _cli_path(args.raw_dir, RAW_DIR_ENV, "raw")
+    if not raw_dir.is_dir():
+        raise CliError(f"raw dir {raw_dir} does not exist or is not a directory (use --raw-dir)")
+    paths = WarehousePaths.from_published(_warehouse(args))
+    try:
+        check_writable(paths)
+    except WarehouseError as exc:
+        raise CliError(str(exc)) from exc
+    # The assets read their settings from the environment, also in executor subprocesses.
+    os.environ[RAW_DIR_ENV] = os.fspath(raw_dir)
+    os.environ[WAREHOUSE_ENV] = os.fspath(paths.published)
+    _quiet_dagster()
+    out = sys.stdout
+    started = time.monotonic()
+    print(f"fupin run: {raw_dir} -> {paths.published}", file=out, flush=True)
+
+    log_path = paths.directory / f"{paths.published.stem}.run.log"
+    with open(log_path, "w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+        # dbt's own output goes to the log file; progress lines go to the terminal.
+        from pipelines.resources import prepare_dbt_manifest
+
+        prepare_dbt_manifest()
+        print(
+            f"  ok  {'dbt parse':<24} manifest ready ({time.monotonic() - started:.1f}s)",
+            file=out,
+            flush=True,
+        )
+        result, progress = _execute_pipeline(out)
+
+    if not result.success:
+        step, message = progress.failures[0] if progress.failures else ("run", "the run did not succeed")
+        print(
+            f"fupin: run failed at {step}: {message} (details: {log_path}); "
+            f"the published warehouse was left as it was",
+            file=sys.stderr,
+        )
+        return 1
+    _print_summary(out, paths, progress, time.monotonic() - started)
+    return 0
+
+
+def _execute_pipeline(out: TextIO) -> tuple[Any, _Progress]:
+    from dagster import DagsterInstance
+    from dagster._core.utils import make_new_run_id
+
+    from pipelines.definitions import FULL_PIPELINE_JOB, defs
+
+    job = defs.resolve_job_def(FULL_PIPELINE_JOB)
+    progress = _Progress(out)
+    with DagsterInstance.ephemeral() as instance:
+        run_id = make_new_run_id()
+        instance.add_event_listener(run_id, progress)
+        result = job.execute_in_process(
+            instance=instance,
+            run_id=run_id,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+        )
+    return result, progress
+
+
+def _count(con: Any, sql: str) -> int:
+    return int(con.execute(sql).fetchone()[0])
+
+
+def _print_summary(out: TextIO, paths: WarehousePaths, progress: _Progress, seconds: float) -> None:
+    from pipelines.core.warehouse import describe_connection
+
+    con = connect(paths.published, read_only=True)
+    try:
+        files = _count(con, "SELECT count(*) FROM raw.raw_documents")
+        unreadable = _count(
+            con, "SELECT count(*) FROM raw.rejected_documents WHERE stage IN ('read', 'decode')"
+        )
+        rejected = con.execute(
+            "SELECT stage, count(*) FROM raw.rejected_documents GROUP BY stage ORDER BY stage"
+        ).fetchall()
+        kept = _count(con, "SELECT count(*) FROM raw.cleaned_documents")
+        duplicates = _count(con, "SELECT count(*) FROM raw.duplicate_documents")
+        facts = _count(con, "SELECT count(*) FROM raw.extracted_facts")
+        valid = _count(con, "SELECT count(*) FROM raw.validated_facts")
+        bad_facts = _count(con, "SELECT count(*) FROM raw.rejected_facts")
+        mentions = _count(con, "SELECT count(*) FROM raw.unclassified_mentions")
+        tables = [(s, t, n) for s, t, n in describe_connection(con) if s == "main"]
+    finally:
+        con.close()
+    new_files = progress.materialized.get("raw_documents", {}).get("run_processed", 0)
+    new_docs = progress.materialized.get("extracted_facts", {}).get("run_processed", 0)
+    by_stage = ", ".join(f"{stage} {n}" for stage, n in rejected)
+    lines = [
+        "",
+        f"Summary ({seconds:.1f}s)",
+        f"  files read              {files + unreadable:>7}  ({new_files} new or changed this run)",
+        f"  documents kept          {kept:>7}  ({new_docs} extracted this run)",
+        f"  duplicates              {duplicates:>7}",
+        f"  documents rejected      {sum(n for _, n in rejected):>7}"
+        + (f"  ({by_stage})" if by_stage else ""),
+        f"  facts extracted         {facts:>7}  ({valid} valid)",
+        f"  facts rejected          {bad_facts:>7}",
+        f"  unclassified mentions   {mentions:>7}",
+        "  checks                  " + ", ".join(f"{n} {k}" for k, n in sorted(progress.checks.items())),
+    ]
+    lines += [f"    warning: {c}" for c in progress.failed_checks]
+    lines.append("  tables built")
+    lines += [f"    {table:<30} {rows:>9}" for _, table, rows in tables]
+    lines.append(f"  warehouse: {paths.published}")
+    print("\n".join(lines), file=out, flush=True)
+
+
+# --- fupin export -----------------------------------------------------------------------------------
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _export_format(args: argparse.Namespace) -> str:
+    if args.format:
+        return args.format
+    suffix = Path(args.output).suffix.lower().lstrip(".") if args.output else ""
+    return suffix if suffix in EXPORT_FORMATS else "csv"
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    warehouse = _warehouse(args)
+    if not warehouse.exists():
+        raise CliError(f"warehouse {warehouse} does not exist; run `fupin run` first")
+    table = EXPORT_TABLES[args.table]
+    fmt = _export_format(args)
+    con = connect(warehouse, read_only=True)
+    try:
+        found = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?",
+            [table],
+        ).fetchone()[0]
+        if not found:
+            raise CliError(f"warehouse {warehouse} has no table {table}; run `fupin run` again")
+        query = f"SELECT * FROM main.{table}"
+        if args.output:
+            output = Path(args.output).expanduser().absolute()
+            output.parent.mkdir(parents=True, exist_ok=True)
+            con.execute(f"COPY ({query}) TO {_sql_string(os.fspath(output))} ({EXPORT_FORMATS[fmt]})")
+            rows = con.execute(f"SELECT count(*) FROM main.{table}").fetchone()[0]
+            print(f"wrote {rows} rows of {table} to {output} ({fmt})", file=sys.stderr)
+        else:
+            # Through a temporary file: DuckDB writes files, and this works for binary parquet too.
+            with tempfile.TemporaryDirectory(prefix="fupin-export-") as tmp:
+                staged = Path(tmp) / f"{table}.{fmt}"
+                con.execute(f"COPY ({query}) TO {_sql_string(os.fspath(staged))} ({EXPORT_FORMATS[fmt]})")
+                sys.stdout.flush()
+                with open(staged, "rb") as handle:
+                    shutil.copyfileobj(handle, sys.stdout.buffer)
+                sys.stdout.buffer.flush()
+    finally:
+        con.close()
+    return 0
+
+
+# --- fupin docs -------------------------------------------------------------------------------------
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    paths = WarehousePaths.from_published(_warehouse(args))
+    source = next((p for p in (paths.published, paths.work) if p.exists()), None)
+    if source is None:
+        raise CliError(f"warehouse {paths.published} does not exist; run `fupin run` first")
+    target = DBT_PROJECT_DIR / "target" / "docs"
+    with tempfile.TemporaryDirectory(prefix="fupin-docs-") as tmp:
+        # dbt opens its database read-write: give it a copy, never the file BI tools read.
+        database = Path(tmp) / "docs.duckdb"
+        shutil.copyfile(source, database)
+        env = {**os.environ, DBT_DATABASE_ENV: os.fspath(database)}
+        command = [
+            dbt_executable(),
+            "docs",
+            "generate",
+            "--project-dir",
+            os.fspath(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            os.fspath(DBT_PROJECT_DIR),
+            "--target-path",
+            os.fspath(target),
+            "--quiet",
+        ]
+        done = subprocess.run(command, env=env, cwd=DBT_PROJECT_DIR, capture_output=True, text=True)
+    if done.returncode != 0:
+        detail = (done.stdout + done.stderr).strip().splitlines()
+        raise CliError(f"dbt docs generate failed: {detail[-1] if detail else done.returncode}")
+    print(f"dbt docs generated in {target} (from {source})")
+    if args.no_serve:
+        return 0
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=os.fspath(target))
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler)
+    except OSError as exc:
+        raise CliError(f"cannot serve on port {args.port}: {exc.strerror}") from exc
+    print(f"serving the docs at http://127.0.0.1:{args.port}/ (Ctrl-C to stop)", flush=True)
+    with server, contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
+
+
+# --- parser -----------------------------------------------------------------------------------------
+
+
+def _add_run(sub: Any) -> None:
+    p = sub.add_parser("run", help="run the whole pipeline and publish the warehouse")
+    p.add_argument("--raw-dir", help="directory of raw report files (default: raw/ or $FUPIN_RAW_DIR)")
+    p.add_argument("--warehouse", help="published DuckDB file (default: warehouse/fupin.duckdb)")
+    p.set_defaults(handler=cmd_run)
+
+
+def _add_export(sub: Any) -> None:
+    p = sub.add_parser("export", help="write a report table of the published warehouse")
+    p.add_argument("--warehouse", help="published DuckDB file (default: warehouse/fupin.duckdb)")
+    p.add_argument("--format", choices=sorted(EXPORT_FORMATS), help="csv (default), parquet or json lines")
+    p.add_argument("--output", help="file to write (default: standard output)")
+    p.add_argument(
+        "--table", choices=list(EXPORT_TABLES), default="observations", help="default: observations"
+    )
+    p.set_defaults(handler=cmd_export)
+
+
+def _add_docs(sub: Any) -> None:
+    p = sub.add_parser("docs", help="generate the dbt docs of the warehouse and serve them locally")
+    p.add_argument("--warehouse", help="published DuckDB file (default: warehouse/fupin.duckdb)")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--no-serve", action="store_true", help="only generate the docs")
+    p.set_defaults(handler=cmd_docs)
+
+
+# Each entry adds one subcommand; a `report` subcommand slots in here.
+COMMANDS: list[Callable[[Any], None]] = [_add_run, _add_export, _add_docs]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fupin", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (CliError, WarehouseError) as exc:
+        print(f"fupin: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
