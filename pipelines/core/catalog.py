@@ -67,6 +67,9 @@ class Cues:
     noise: re.Pattern[str]
     wider_area: re.Pattern[str]
     own_area: re.Pattern[str]
+    sub_county_words: re.Pattern[str]
+    sub_county_suffix: re.Pattern[str]
+    sub_county_common_before: frozenset[str]
     qualifier_before: tuple[str, ...]
     qualifier_after: tuple[str, ...]
 
@@ -166,6 +169,17 @@ def _parse_cues(data: dict, path: Path) -> Cues:
         noise=_compile(_alternation(data["noise"]), f"{path.name}: noise"),
         wider_area=_compile(_alternation(data["wider_area"]), f"{path.name}: wider_area"),
         own_area=_compile(_alternation(data["own_area"]), f"{path.name}: own_area"),
+        sub_county_words=_compile(
+            _alternation(data["sub_county_area"]["words"]), f"{path.name}: sub_county_area"
+        ),
+        # a suffix after a Chinese character, not the head of a compound (乡村, 村级, 村民, 乡亲)
+        sub_county_suffix=_compile(
+            r"(?<=[\u4e00-\u9fff])(?:"
+            + _alternation(data["sub_county_area"]["suffixes"])
+            + r")(?![村镇级民委均组庄容务医干集里内落寨户土风贤愁亲情邻规两])",
+            f"{path.name}: sub_county_area",
+        ),
+        sub_county_common_before=frozenset(data["sub_county_area"]["common_before"]),
         qualifier_before=tuple(sorted(data["qualifier_before"], key=len, reverse=True)),
         qualifier_after=tuple(sorted(data["qualifier_after"], key=len, reverse=True)),
     )

@@ -275,7 +275,7 @@ def _extract_sentence(
         clause_text = text[clause.start : clause.end]
         place_here = _place_in(doc, catalog, clause.start, clause.end)
         if place_here is not None and place_here[0] != "wider":
-            # another county named in a clause owns the rest of the sentence; a wider area only its clause
+            # a county or village named in a clause owns the rest of the sentence; a wider area only its clause
             carried_place = place_here
         if not items:
             previous_scope = clause_text
@@ -357,25 +357,42 @@ def _add_unclassified(result: Extraction, mention: NumberMention, sentence: str)
 
 
 def _place_in(doc: _Document, catalog: Catalog, start: int, end: int) -> tuple[str, County | None] | None:
-    """The last place a clause names: ("county", County) / ("wider", None) / ("own", subject)."""
+    """The last place a clause names: ("county", County), ("wider", None) for a prefecture,
+    province or the country, ("sub", None) for a township or village, ("own", subject)."""
     candidates: list[tuple[int, str, County | None]] = []
-    for place in doc.places:
-        if start <= place.start < end:
-            if place.level == "county":
-                county = _county_of(doc, place)
-                candidates.append((place.start, "county", county))
-            else:
-                candidates.append((place.start, "wider", None))
+    places_here = [p for p in doc.places if start <= p.start < end]
+    for place in places_here:
+        if place.level == "county":
+            candidates.append((place.start, "county", _county_of(doc, place)))
+        else:
+            candidates.append((place.start, "wider", None))
     segment = doc.text[start:end]
     for m in catalog.cues.wider_area.finditer(segment):
         if not _is_own_wider_word(doc.subject, m.group(0)):
             candidates.append((start + m.start(), "wider", None))
     for m in catalog.cues.own_area.finditer(segment):
         candidates.append((start + m.start(), "own", doc.subject))
+    for position in _sub_county_places(catalog, segment, start, places_here):
+        candidates.append((position, "sub", None))
     if not candidates:
         return None
     _, kind, county = max(candidates, key=lambda c: c[0])
     return kind, county
+
+
+def _sub_county_places(catalog: Catalog, segment: str, offset: int, places: list[PlaceMention]) -> list[int]:
+    """Positions of townships and villages named in a segment (明月镇, 福利村, 全村)."""
+    cues = catalog.cues
+    found = [offset + m.start() for m in cues.sub_county_words.finditer(segment)]
+    for m in cues.sub_county_suffix.finditer(segment):
+        position = offset + m.start()
+        if any(p.start <= position < p.end for p in places):
+            continue  # 镇 of 镇赉县, 乡 of 乡宁县: part of a county's name
+        before = segment[max(0, m.start() - 4) : m.start()]
+        if any(before.endswith(word) for word in cues.sub_county_common_before if len(word) <= len(before)):
+            continue
+        found.append(position)
+    return found
 
 
 def _is_own_wider_word(subject: County | None, word: str) -> bool:
@@ -401,7 +418,7 @@ def _owner(
     if decision is None:
         return doc.subject
     kind, county = decision
-    if kind == "wider":
+    if kind in ("wider", "sub"):
         return None
     return county if county is not None else doc.subject
 

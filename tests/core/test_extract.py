@@ -137,6 +137,24 @@ def test_a_province_wide_figure_is_not_a_county_fact(catalog, places):
     assert found == {("poverty_incidence", 0.8, None)}
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "明月镇福利村共有贫困户56户132人,2019年全部脱贫。",
+        "全村贫困发生率由2014年的32.5%降至0。",
+        "该镇有贫困村8个,建档立卡贫困户1260户。",
+    ],
+)
+def test_a_township_or_village_figure_is_not_a_county_fact(text, catalog, places):
+    found, _ = facts_of(text, catalog, places)
+    assert found == set()
+
+
+def test_a_county_whose_name_starts_like_a_township_is_still_a_county(catalog, places):
+    found, _ = facts_of("镇赉县贫困发生率降至0.06%。", catalog, places, county="镇赉县")
+    assert found == {("poverty_incidence", 0.06, None)}
+
+
 def test_a_repeated_fact_is_one_fact(catalog, places):
     text = "全县有贫困村86个。\n全县有贫困村86个。\n截至目前,86个贫困村已全部出列。"
     _, result = facts_of(text, catalog, places)
