@@ -275,7 +275,7 @@ def _extract_sentence(
         clause_text = text[clause.start : clause.end]
         place_here = _place_in(doc, catalog, clause.start, clause.end)
         if place_here is not None and place_here[0] != "wider":
-            # a county or village named in a clause owns the rest of the sentence; a wider area only its clause
+            # a county or village named in a clause owns the rest of its sentence; a wider area, its clause
             carried_place = place_here
         if not items:
             previous_scope = clause_text
