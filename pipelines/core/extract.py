@@ -270,7 +270,15 @@ def _extract_sentence(
     sentence_text = text[sentence.start : sentence.end].strip()
     previous_scope = ""
     carried_place: tuple[str, County | None] | None = None
-    for clause in _clauses(text, sentence):
+    clauses = _clauses(text, sentence)
+    quiet_times = [
+        t
+        for t in times
+        if not any(
+            c.start <= t.start < c.end and any(c.start <= m.start < c.end for m in mentions) for c in clauses
+        )
+    ]
+    for clause in clauses:
         items = [_Item(m) for m in mentions if clause.start <= m.start < clause.end]
         clause_text = text[clause.start : clause.end]
         place_here = _place_in(doc, catalog, clause.start, clause.end)
@@ -287,10 +295,9 @@ def _extract_sentence(
             clause_scope = _prepare(_clause_scope(text, clause, items, item), catalog)
             claim = _classify(scope, clause_scope, unit, catalog)
             if claim is None and previous_scope and _leans_on_previous(text, clause, items, item, catalog):
-                carried = _prepare(_scope(text, clause, items, item, prefix=previous_scope + ","), catalog)
-                claim = _classify(
-                    carried, _prepare(previous_scope, catalog) + "," + clause_scope, unit, catalog
-                )
+                # the clauses are read as one, so cues may span them (贫困人口3.6万人,…减少到1200人)
+                carried = _prepare(_scope(text, clause, items, item, prefix=previous_scope), catalog)
+                claim = _classify(carried, _prepare(previous_scope, catalog) + clause_scope, unit, catalog)
                 if claim is not None:
                     claim = _Claim(claim.metric, claim.rule + "+carry_over")
                     scope = carried
@@ -300,7 +307,7 @@ def _extract_sentence(
             owner = _owner(doc, catalog, clause, item, carried_place)
             if owner is None:
                 continue
-            year, period_start = _year_for(doc, item, items, clause, sentence, times, anchor, sentence_text)
+            year, period_start = _year_for(doc, item, items, clause, sentence, times, anchor, quiet_times)
             if year is not None and doc.pub_year is not None and year > doc.pub_year:
                 continue  # a target for a later year, not an achievement
             metrics = [(claim.metric, claim.rule)]
@@ -336,7 +343,7 @@ def _extract_sentence(
 
 def _leans_on_previous(text: str, clause: _Span, items: list[_Item], item: _Item, catalog: Catalog) -> bool:
     first_of_run = next(i for i in items if i.run == item.run)
-    before = text[clause.start : first_of_run.mention.start].strip()
+    before = _DATE_IN_SCOPE.sub("", text[clause.start : first_of_run.mention.start]).strip()
     return bool(catalog.cues.carry_over.match(before))
 
 
@@ -434,7 +441,7 @@ def _year_for(
     sentence: _Span,
     times: list[TimeExpr],
     anchor: TimeExpr | None,
-    sentence_text: str,
+    quiet_times: list[TimeExpr],
 ) -> tuple[int | None, int | None]:
     start = item.mention.start
     if item.from_to is not None:
@@ -456,7 +463,9 @@ def _year_for(
     in_clause = _last_before(times, clause.start, start) or _first_after(times, start, clause.end)
     if in_clause:
         return in_clause.year, in_clause.period_start
-    in_sentence = _last_before(times, sentence.start, start) or _first_after(times, start, sentence.end)
+    # a later clause's time counts only when that clause states no number of its own
+    # (…建成光伏电站45个,2018年10月27日实现全部并网发电), not in 有贫困人口3.6万人,2019年减少到1200人
+    in_sentence = _last_before(times, sentence.start, start) or _first_after(quiet_times, start, sentence.end)
     if in_sentence:
         return in_sentence.year, in_sentence.period_start
     if anchor is not None:

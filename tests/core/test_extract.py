@@ -112,6 +112,11 @@ CASES = [
     ("县财政投入专项扶贫资金1.05亿元。", {("poverty_funds_invested", 105_000_000, None)}),
     # a continuation clause takes its metric from the clause before
     ("2017年以来,共发放扶贫小额信贷1268户,金额5840万元。", {("microcredit_loans", 58_400_000, 2019)}),
+    # a later clause about the same people; a later clause's year does not date an earlier number
+    (
+        "全县有贫困人口3.6万人,2019年减少到1200人。",
+        {("registered_poor_population", 36000, None), ("remaining_poor_population", 1200, 2019)},
+    ),
     # power in kW becomes megawatts
     ("建成村级光伏电站48座,总装机规模9600千瓦。", {("pv_capacity", 9.6, None)}),
     # full-width digits are read after cleaning; here the extractor sees half-width text
