@@ -1,0 +1,33 @@
+"""Shared fixtures: the dbt manifest, and raw dirs with good and bad files."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+REPO_RAW = REPO / "raw"
+
+BINARY_BYTES = b"\x00\x01\x02\x03\xff\xfe\x00\x00binary\x00" * 8
+
+
+@pytest.fixture(scope="session")
+def dbt_manifest() -> Path:
+    """Parse the dbt project once per session, before any test loads the Dagster definitions."""
+    from pipelines.resources import prepare_dbt_manifest
+
+    return prepare_dbt_manifest()
+
+
+def make_raw_dir(target: Path) -> Path:
+    """The repo's reports plus a binary file, an empty file and a byte-identical copy."""
+    target.mkdir(parents=True, exist_ok=True)
+    reports = sorted(REPO_RAW.glob("*.txt"))
+    for report in reports:
+        shutil.copy2(report, target / report.name)
+    (target / "bad_binary.txt").write_bytes(BINARY_BYTES)
+    (target / "empty.txt").write_bytes(b"")
+    shutil.copy2(reports[0], target / "zz_copy_of_first.txt")
+    return target
