@@ -32,9 +32,15 @@ from tests.test_report import sample_warehouse
 
 REPO = Path(__file__).resolve().parents[1]
 DBT = Path(sys.executable).with_name("dbt")
-CHROMIUM = shutil.which("chromium") or next(
-    (p for p in ("/usr/bin/chromium",) if os.access(p, os.X_OK)), None
-)
+
+
+def _find_chromium() -> str | None:
+    """FUPIN_CHROMIUM (another build or path), else Debian's chromium on PATH or in /usr/bin."""
+    candidate = os.environ.get("FUPIN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    return candidate if os.access(candidate, os.X_OK) else None
+
+
+CHROMIUM = _find_chromium()
 MODEL = "model.fupin.fct_county_year_metric"
 MARTS = ["dim_county", "dim_year", "dim_metric", "dim_document", "fct_metric_observation",
          "fct_county_year_metric", "rpt_metric_observations", "rpt_unclassified_mentions",
@@ -177,6 +183,18 @@ def test_lineage_of_fct_county_year_metric_renders(model_page_dom: str, docs_tar
     tests = {c for c in manifest["child_map"][MODEL] if c.startswith("test.")}
     assert _linked_nodes(referenced_by) == tests
     assert "exposure.fupin.county_poverty_alleviation_dashboard" in manifest["child_map"][MODEL]
+
+
+def test_report_script_wires_the_tooltips(warehouse: Path, tmp_path: Path) -> None:
+    report = build_report(warehouse, tmp_path / "report.html").output
+    dom = _chromium("--dump-dom", report.resolve().as_uri()).stdout
+    circles = re.findall(r"<circle\b[^>]*>.*?</circle>", dom, flags=re.S)
+    assert len(circles) == 4
+    # The script ran: each point's <title> became its tooltip text (and accessible name).
+    for circle in circles:
+        assert "<title>" not in circle
+        assert re.search(r'data-tip="[^"]*”', circle) and 'aria-label="' in circle
+    assert "建档立卡贫困人口 · 2018" in dom and '<div id="tip" hidden="">' in dom
 
 
 def test_screenshots(docs_url: str, warehouse: Path, tmp_path: Path) -> None:

@@ -423,10 +423,11 @@ header .stats{color:var(--muted);font-size:12px;margin:0}
 header label{float:right;margin-top:-28px}
 main{padding:8px 24px 48px;max-width:1400px}
 .toc ul{list-style:none;padding-left:0;columns:3}.toc ul ul{columns:1;padding-left:12px}
+.toc>ul>li{break-inside:avoid;margin-bottom:6px}
 .toc small,.county h2 small,.src,.meta{color:var(--muted);font-weight:normal}
 .county{background:#fff;border:1px solid #d8dee4;border-radius:6px;padding:8px 16px;margin:16px 0}
 .county h2{font-size:17px;margin:6px 0}
-.metrics{display:flex;flex-wrap:wrap;gap:12px}
+.metrics{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}
 figure.metric{margin:0;width:400px;border:1px solid #edf0f2;border-radius:4px;padding:6px}
 figcaption .unit{color:var(--muted)}
 .flag{color:#b3261e;font-size:12px;margin-left:6px}
