@@ -184,7 +184,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         prepare_dbt_manifest()
         print(
-            f"  ok  {'dbt parse':<24} manifest ready ({time.monotonic() - started:.1f}s)",
+            f"  ok  {'dbt parse':<28} manifest ready ({time.monotonic() - started:.1f}s)",
             file=out,
             flush=True,
         )
