@@ -1,5 +1,5 @@
 # fupin — the two commands a newcomer needs are `make run` and `make test`.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -10,7 +10,8 @@ setup: $(STAMP)
 
 # Reinstall when the dependency list changes; otherwise setup is a no-op.
 $(STAMP): pyproject.toml
-	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; fupin needs Python 3.11 (set PYTHON=/path/to/python3.11)"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || \
+	  { echo "error: fupin needs Python 3.11; set PYTHON=/path/to/python3.11 (found: $(PYTHON))"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -19,7 +20,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/fupin run
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
@@ -37,6 +38,13 @@ report: $(STAMP)
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+# Headless Chromium for tests/test_docs_browser.py, plus a CJK font so screenshots show Chinese.
+# Best effort: without it the browser tests skip and say how to install it.
+chromium:
+	@command -v chromium >/dev/null || { SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; } \
+	  || echo "note: could not install chromium; the browser tests will be skipped"
 
 clean:
 	rm -rf warehouse dbt_project/target dbt_project/logs .dagster_home
