@@ -3,6 +3,8 @@
     fupin run    [--raw-dir DIR] [--warehouse FILE]
     fupin export [--warehouse FILE] [--format csv|parquet|json] [--output PATH] [--table ...]
     fupin docs   [--warehouse FILE] [--port 8080] [--no-serve]
+    fupin report [--warehouse FILE] [--output FILE.html]
+    fupin evaluate GOLD.jsonl [--raw-dir DIR] [--verbose]
 
 Paths given on the command line are relative to the current directory; the defaults (raw/,
 warehouse/fupin.duckdb, or FUPIN_RAW_DIR / FUPIN_WAREHOUSE) are relative to the project root.
@@ -363,6 +365,42 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from pipelines.core.report import build_report
+
+    output = Path(args.output) if args.output else _warehouse(args).with_name("fupin-report.html")
+    summary = build_report(_warehouse(args), output)
+    print(
+        f"wrote {summary.output}: {summary.counties} counties, {summary.observations} figures "
+        f"({summary.undated_observations} without a year), {summary.conflicts} conflicting county-years"
+    )
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from pipelines.core.catalog import load_catalog
+    from pipelines.core.evaluation import GoldFileError, format_report, load_gold, predict_file, score
+    from pipelines.core.gazetteer import load_gazetteer
+    from pipelines.core.places import PlaceIndex
+
+    gold_path = Path(args.gold)
+    if not gold_path.is_file():
+        raise CliError(f"gold file {gold_path} does not exist")
+    raw_dir = _cli_path(args.raw_dir, RAW_DIR_ENV, "raw")
+    try:
+        gold = load_gold(gold_path)
+        catalog, places = load_catalog(), PlaceIndex(load_gazetteer())
+        predictions = [
+            p for name in sorted({g.file for g in gold}) for p in predict_file(raw_dir, name, catalog, places)
+        ]
+    except GoldFileError as exc:
+        raise CliError(str(exc)) from exc
+    result = score(gold, predictions)
+    report = format_report(result)
+    print(report if args.verbose else result.summary())
+    return 0
+
+
 # --- parser -----------------------------------------------------------------------------------------
 
 
@@ -392,8 +430,22 @@ def _add_docs(sub: Any) -> None:
     p.set_defaults(handler=cmd_docs)
 
 
-# Each entry adds one subcommand; a `report` subcommand slots in here.
-COMMANDS: list[Callable[[Any], None]] = [_add_run, _add_export, _add_docs]
+def _add_report(sub: Any) -> None:
+    p = sub.add_parser("report", help="write a one-file HTML report: each county's metrics over the years")
+    p.add_argument("--warehouse", help="published DuckDB file (default: warehouse/fupin.duckdb)")
+    p.add_argument("--output", help="HTML file to write (default: fupin-report.html beside the warehouse)")
+    p.set_defaults(handler=cmd_report)
+
+
+def _add_evaluate(sub: Any) -> None:
+    p = sub.add_parser("evaluate", help="score the extractor against a gold file of hand-annotated facts")
+    p.add_argument("gold", help="gold facts, JSON Lines (file, county, metric, year, value, evidence)")
+    p.add_argument("--raw-dir", help="where the gold file's reports are (default: raw/ or $FUPIN_RAW_DIR)")
+    p.add_argument("--verbose", "-v", action="store_true", help="list misses, extras and wrong years")
+    p.set_defaults(handler=cmd_evaluate)
+
+
+COMMANDS: list[Callable[[Any], None]] = [_add_run, _add_export, _add_docs, _add_report, _add_evaluate]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -46,7 +46,7 @@ class TimeExpr:
     @property
     def is_anchor(self) -> bool:
         """Whether later sentences of the paragraph may take their year from this expression."""
-        return self.kind in ("as_of", "now", "range", "since")
+        return self.kind in ("as_of", "now", "since")
 
 
 def _valid(year: int | None) -> int | None:
