@@ -11,7 +11,7 @@ from pipelines.resources import FupinSettings
 
 SAMPLE_ROWS = 10
 # Above this share of numbers-with-units left unclassified, the catalog is missing something big.
-UNCLASSIFIED_WARN_SHARE = 0.5
+UNCLASSIFIED_WARN_SHARE = 0.95
 
 
 @asset_check(

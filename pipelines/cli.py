@@ -125,6 +125,11 @@ class _Progress:
             return f"{self._step_assets[step]} dbt models built, {self.checks['passed']} checks passed so far"
         if step in self._check_steps:
             return f"check {self._check_steps[step]}"
+        if step == "scraped_pages":
+            meta = self.materialized.get("scraped_pages", {})
+            if "note" in meta:
+                return str(meta["note"])
+            return ", ".join(f"{k} {meta.get(k, 0)}" for k in ("saved", "skipped", "failed")) + " pages"
         parts = []
         for key, meta in self.materialized.items():
             if key in _STEP_ASSETS.get(step, ()):

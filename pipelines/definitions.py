@@ -9,6 +9,7 @@ from pipelines.assets.documents import clean_documents, ingest_raw_documents
 from pipelines.assets.facts import extract_facts, validate_facts
 from pipelines.assets.publishing import published_warehouse
 from pipelines.assets.reference import reference_data
+from pipelines.assets.scraping import scraped_pages
 from pipelines.checks import ALL_CHECKS
 from pipelines.resources import FupinSettings, dbt_resource
 from pipelines.schedules import FULL_PIPELINE_JOB, daily_pipeline_schedule
@@ -16,6 +17,7 @@ from pipelines.sensors import raw_dir_sensor
 
 ALL_ASSETS = [
     reference_data,
+    scraped_pages,
     ingest_raw_documents,
     clean_documents,
     extract_facts,

@@ -21,6 +21,7 @@ GROUP = "ingestion"
             "raw_documents",
             group=GROUP,
             description="One row per readable file of the raw dir, with its decoded text.",
+            deps=["scraped_pages"],
         ),
         raw_table_spec(
             "rejected_documents",
