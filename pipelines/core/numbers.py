@@ -10,6 +10,8 @@ import re
 
 # Arabic: 12,346.67 (thousands groups of exactly three) or 3675.95 or .5
 ARABIC_NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|\d+(?:\.\d+)?"
+# ARABIC_NUMBER after its first digit (mentions.py consumes that digit on its own); keep in step.
+ARABIC_NUMBER_TAIL = r"\d{0,2}(?:,\d{3})+(?:\.\d+)?(?!\d)|\d*(?:\.\d+)?"
 CHINESE_DIGITS = {
     "零": 0,
     "〇": 0,
@@ -27,7 +29,9 @@ CHINESE_DIGITS = {
 CHINESE_SMALL_UNITS = {"十": 10, "百": 100, "千": 1000}
 CHINESE_LARGE_UNITS = {"万": 10_000, "亿": 100_000_000}
 # A Chinese numeral: digits and 十/百/千 (万/亿 inside a numeral, as in 一万二千, also count).
-CHINESE_NUMBER = r"[零〇一二两三四五六七八九十百千][零〇一二两三四五六七八九十百千万亿]*"
+CHINESE_NUMBER_FIRST_CHARS = "零〇一二两三四五六七八九十百千"
+CHINESE_NUMBER_TAIL = r"[零〇一二两三四五六七八九十百千万亿]*"  # CHINESE_NUMBER after its first character
+CHINESE_NUMBER = rf"[{CHINESE_NUMBER_FIRST_CHARS}]{CHINESE_NUMBER_TAIL}"
 
 _ARABIC_RE = re.compile(rf"^(?:{ARABIC_NUMBER})$")
 

@@ -14,24 +14,30 @@ from dataclasses import dataclass
 MIN_YEAR, MAX_YEAR = 1949, 2035
 _Y = r"((?:19|20)\d{2})"
 
+_NOW_WORDS = "截至目前|截止目前|截至当前|到目前为止|至今|目前|当前|如今|现在|今年"
+# (?:近|这)?[两三四五六七八九十]年来, spelled out so that every alternative starts with a literal
+_YEARS_SINCE = "|".join(f"{pre}{n}年来" for pre in ("近", "这", "") for n in "两三四五六七八九十")
+# Speed: each pattern starts with a literal or a choice of literals (never an optional group or a
+# lookbehind), so `re` skips in C to the next place it can match instead of trying the pattern at
+# every character. Hence the year's "no digit before" test sits after it, as a five-wide
+# lookbehind, and the optional 自/从 of "since" is taken from the text in find_time_expressions.
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("range", re.compile(rf"{_Y}\s*年?\s*[-~～—–至到]\s*{_Y}\s*年(?:度|间|期间)?")),
-    ("since", re.compile(rf"(?:自|从)?{_Y}\s*年(?:底|末|初)?\s*(?:以来|来|至今)")),
+    ("since", re.compile(rf"{_Y}\s*年(?:底|末|初)?\s*(?:以来|来|至今)")),
     (
         "as_of",
         re.compile(
             rf"(?:截至|截止到|截止|截至到|到|至)\s*{_Y}\s*(?:年(?:底|末|年底|末)?|-\d{{1,2}}(?:-\d{{1,2}})?)"
         ),
     ),
-    ("point", re.compile(rf"(?<!\d){_Y}\s*(?:年(?:底|末|度|初|前|上半年|下半年)?|-\d{{1,2}}-\d{{1,2}})")),
     (
-        "now",
-        re.compile(
-            r"截至目前|截止目前|截至当前|到目前为止|至今|目前|当前|如今|现在|今年|(?:近|这)?[两三四五六七八九十]年来"
-        ),
+        "point",
+        re.compile(rf"{_Y}(?<!\d{{5}})\s*(?:年(?:底|末|度|初|前|上半年|下半年)?|-\d{{1,2}}-\d{{1,2}})"),
     ),
+    ("now", re.compile(f"{_NOW_WORDS}|{_YEARS_SINCE}")),
     ("last_year", re.compile(r"去年|上一年")),
 ]
+_SINCE_FROM = "自从"  # an optional 自 / 从 right before a "since" year belongs to the expression
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,21 +59,21 @@ def _valid(year: int | None) -> int | None:
     return year if year is not None and MIN_YEAR <= year <= MAX_YEAR else None
 
 
-def _expr(kind: str, m: re.Match[str], pub_year: int | None) -> TimeExpr | None:
+def _expr(kind: str, m: re.Match[str], start: int, pub_year: int | None) -> TimeExpr | None:
     if kind == "range":
         first, last = int(m.group(1)), int(m.group(2))
         if not (_valid(first) and _valid(last)) or last < first or last - first > 30:
             return None
-        return TimeExpr(m.start(), m.end(), kind, last, first, tuple(range(first, last + 1)))
+        return TimeExpr(start, m.end(), kind, last, first, tuple(range(first, last + 1)))
     if kind == "since":
-        start = _valid(int(m.group(1)))
-        return TimeExpr(m.start(), m.end(), kind, pub_year, start) if start else None
+        first = _valid(int(m.group(1)))
+        return TimeExpr(start, m.end(), kind, pub_year, first) if first else None
     if kind in ("as_of", "point"):
         year = _valid(int(m.group(1)))
-        return TimeExpr(m.start(), m.end(), kind, year, None) if year else None
+        return TimeExpr(start, m.end(), kind, year, None) if year else None
     if kind == "now":
-        return TimeExpr(m.start(), m.end(), kind, pub_year, None)
-    return TimeExpr(m.start(), m.end(), kind, pub_year - 1 if pub_year else None, None)
+        return TimeExpr(start, m.end(), kind, pub_year, None)
+    return TimeExpr(start, m.end(), kind, pub_year - 1 if pub_year else None, None)
 
 
 def find_time_expressions(text: str, pub_year: int | None) -> list[TimeExpr]:
@@ -75,12 +81,17 @@ def find_time_expressions(text: str, pub_year: int | None) -> list[TimeExpr]:
     taken: list[tuple[int, int]] = []
     found: list[TimeExpr] = []
     for kind, pattern in _PATTERNS:
+        previous_end = 0
         for m in pattern.finditer(text):
-            if any(m.start() < end and start < m.end() for start, end in taken):
+            start = m.start()
+            if kind == "since" and start - 1 >= previous_end and text[start - 1 : start] in _SINCE_FROM:
+                start -= 1  # what (?:自|从)? in front of the pattern would have taken
+            previous_end = m.end()
+            if any(start < end and begin < m.end() for begin, end in taken):
                 continue
-            expr = _expr(kind, m, pub_year)
+            expr = _expr(kind, m, start, pub_year)
             if expr is not None:
-                taken.append((m.start(), m.end()))
+                taken.append((start, m.end()))
                 found.append(expr)
     found.sort(key=lambda e: e.start)
     return found
