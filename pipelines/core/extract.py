@@ -271,6 +271,7 @@ def _extract_sentence(
     previous_scope = ""
     carried_place: tuple[str, County | None] | None = None
     clauses = _clauses(text, sentence)
+    last_from_year: tuple[int | None, int | None] = (None, None)
     quiet_times = [
         t
         for t in times
@@ -308,6 +309,11 @@ def _extract_sentence(
             if owner is None:
                 continue
             year, period_start = _year_for(doc, item, items, clause, sentence, times, anchor, quiet_times)
+            if item.from_to == "from":
+                # 从2013年底的4.3万人减少到…,贫困发生率从15.2%下降到0.8%: a parallel from–to shares its start
+                if year is None:
+                    year, period_start = last_from_year
+                last_from_year = (year, period_start)
             if year is not None and doc.pub_year is not None and year > doc.pub_year:
                 continue  # a target for a later year, not an achievement
             metrics = [(claim.metric, claim.rule)]

@@ -81,6 +81,16 @@ CASES = [
         "截至2019年底,全县贫困村全部出列。贫困发生率由2014年的18.6%下降到0.9%。",
         {("poverty_incidence", 18.6, 2014), ("poverty_incidence", 0.9, 2019)},
     ),
+    # a parallel from–to without its own start year shares the first one's
+    (
+        "贫困人口从2013年底的4.3万人减少到2019年底的0.23万人,贫困发生率从15.2%下降到0.8%。",
+        {
+            ("registered_poor_population", 43000, 2013),
+            ("remaining_poor_population", 2300, 2019),
+            ("poverty_incidence", 15.2, 2013),
+            ("poverty_incidence", 0.8, 2019),
+        },
+    ),
     # respectively lists
     (
         "2016年至2018年,全县贫困人口人均纯收入分别达到5820元、7136元和8450元。",
