@@ -14,11 +14,12 @@ from dataclasses import dataclass
 
 from pipelines.core.models import CleanedText
 from pipelines.core.normalize import normalize_text
+from pipelines.core.versioning import source_version
 
 __all__ = ["CLEANER_VERSION", "LineMetadata", "clean_document", "read_metadata_line"]
 
-# Bump whenever a rule changes what text comes out, so downstream tables can be rebuilt.
-CLEANER_VERSION = "1.0.0"
+# Changes with the code that decides the cleaned text, so documents are re-cleaned after any change.
+CLEANER_VERSION = source_version("cleaning", "normalize", "html_text")
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u3000]+")

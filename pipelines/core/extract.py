@@ -21,10 +21,11 @@ from pipelines.core.catalog import Catalog, Metric
 from pipelines.core.mentions import NumberMention, mention_finder
 from pipelines.core.models import County, Extraction, Fact, Mention, PlaceMention
 from pipelines.core.timeexpr import TimeExpr, find_time_expressions
+from pipelines.core.versioning import source_version
 
-# Bump when the extraction logic changes; the catalog's own version covers edits to schemas/.
-EXTRACTOR_LOGIC_VERSION = "1"
-EXTRACTOR_VERSION = EXTRACTOR_LOGIC_VERSION  # combined with Catalog.version by the pipeline
+# Changes with the code that decides which facts a text yields; the pipeline combines it with
+# Catalog.version (edits to schemas/) and with the text, and re-extracts when any of them change.
+EXTRACTOR_VERSION = source_version("extract", "mentions", "numbers", "timeexpr", "catalog", "places")
 
 _PARAGRAPH = re.compile(r"[^\n]+")
 _SENTENCE = re.compile(r"[^。！？!?]+[。！？!?]*")
