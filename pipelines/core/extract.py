@@ -25,7 +25,16 @@ from pipelines.core.versioning import source_version
 
 # Changes with the code that decides which facts a text yields; the pipeline combines it with
 # Catalog.version (edits to schemas/) and with the text, and re-extracts when any of them change.
-EXTRACTOR_VERSION = source_version("extract", "mentions", "numbers", "timeexpr", "catalog", "places")
+EXTRACTOR_VERSION = source_version(
+    "extract",
+    "mentions",
+    "numbers",
+    "timeexpr",
+    "catalog",
+    "places",
+    "gazetteer",
+    data_files=("gazetteer.csv", "place_aliases.csv"),
+)
 
 _PARAGRAPH = re.compile(r"[^\n]+")
 _SENTENCE = re.compile(r"[^。！？!?]+[。！？!?]*")
