@@ -1,0 +1,1 @@
+"""Performance benchmark of the fupin pipeline (`python benchmarks/run.py`)."""
