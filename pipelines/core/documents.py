@@ -67,7 +67,7 @@ def iter_raw_files(raw_dir: str | os.PathLike[str]) -> Iterator[Path]:
 
     Unsupported file types are still yielded, so read_raw_file can reject them with a reason.
     """
-    root = Path(raw_dir)
+    root = Path(raw_dir).absolute()  # absolute, so read_raw_file(raw_dir, path) never joins twice
     found: list[tuple[str, Path]] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
@@ -129,7 +129,7 @@ def read_raw_file(
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> RawDocument | RejectedDocument:
     """Read and decode one raw file; every failure comes back as a RejectedDocument with a reason."""
-    root = Path(raw_dir)
+    root = Path(raw_dir).absolute()
     path = Path(path)
     full = path if path.is_absolute() else root / path
     source_file = _relative(root, full)

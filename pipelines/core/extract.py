@@ -412,7 +412,7 @@ def _sub_county_places(catalog: Catalog, segment: str, offset: int, places: list
         if any(p.start <= position < p.end for p in places):
             continue  # 镇 of 镇赉县, 乡 of 乡宁县: part of a county's name
         before = segment[max(0, m.start() - 4) : m.start()]
-        if any(before.endswith(word) for word in cues.sub_county_common_before if len(word) <= len(before)):
+        if any(before[-k:] in cues.sub_county_common_before for k in range(1, len(before) + 1)):
             continue
         found.append(position)
     return found

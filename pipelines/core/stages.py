@@ -266,8 +266,7 @@ def sync_raw_documents(con: duckdb.DuckDBPyConnection, raw_dir: str | os.PathLik
         stats.removed += _delete_in(con, "raw_documents", "source_file", vanished)
         stats.removed += _delete_in(con, "rejected_documents", "source_file", vanished)
 
-        doc_rows: list[dict[str, Any]] = []
-        rejections: list[dict[str, Any]] = []
+        changed: list[tuple[str, Path, str | None]] = []
         for source_file in sorted(present):
             path = present[source_file]
             content_hash = _file_hash(path)
@@ -276,11 +275,18 @@ def sync_raw_documents(con: duckdb.DuckDBPyConnection, raw_dir: str | os.PathLik
                 rejected_early.get(source_file),
             ):
                 stats.skipped += 1
-                continue
+            else:
+                changed.append((source_file, path, content_hash))
+        # New or changed files: whatever was recorded for them before is stale (one set-based delete;
+        # a delete per file grows with the table and made large runs superlinear).
+        changed_files = [source_file for source_file, _, _ in changed]
+        _delete_in(con, "raw_documents", "source_file", changed_files)
+        _delete_in(con, "rejected_documents", "source_file", changed_files)
+
+        doc_rows: list[dict[str, Any]] = []
+        rejections: list[dict[str, Any]] = []
+        for source_file, path, content_hash in changed:
             stats.processed += 1
-            # New or changed file: whatever was recorded for it before is stale.
-            _delete_in(con, "raw_documents", "source_file", [source_file])
-            _delete_in(con, "rejected_documents", "source_file", [source_file])
             try:
                 result = documents.read_raw_file(raw_dir, path)
             except Exception as exc:  # one bad file must not stop the run
@@ -528,9 +534,14 @@ def _extract_one(item: tuple[str, str, str | None, dt.date | None, County]) -> d
     # Plain dicts cross the process boundary more cheaply than dataclasses.
     return {
         "document_id": document_id,
-        "facts": [asdict(f) for f in extraction.facts],
-        "mentions": [asdict(m) for m in extraction.unclassified],
+        "facts": [_flat_dict(f) for f in extraction.facts],
+        "mentions": [_flat_dict(m) for m in extraction.unclassified],
     }
+
+
+def _flat_dict(record: Any) -> dict[str, Any]:
+    # asdict() deep-copies recursively; these records are flat, and this runs for every fact
+    return {name: getattr(record, name) for name in record.__slots__}
 
 
 def _subject(gazetteer: Any, code: str, name: str) -> County:

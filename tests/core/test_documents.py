@@ -179,3 +179,12 @@ def test_fingerprint_is_the_same_across_encoding_script_and_template(tmp_path):
     # Whitespace, line breaks and punctuation width do not matter; the words do.
     assert text_fingerprint("贫困户 1580 人。\n脱贫") == text_fingerprint("贫困户1580人,脱贫")
     assert text_fingerprint("贫困户1580人") != text_fingerprint("贫困户1581人")
+
+
+def test_files_listed_under_a_relative_raw_dir_can_be_read(tmp_path, monkeypatch):
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "a.txt").write_text("石阡县贫困发生率降至1.2%。", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    (path,) = list(iter_raw_files("raw"))
+    doc = read_raw_file("raw", path)
+    assert (type(doc).__name__, doc.source_file) == ("RawDocument", "a.txt")
