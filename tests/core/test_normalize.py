@@ -1,4 +1,3 @@
-
 from pipelines.core.normalize import normalize_text
 
 

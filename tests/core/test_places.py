@@ -194,5 +194,3 @@ def test_alias_file_is_well_formed():
         else:
             assert e.code == "", e
     assert len({e.alias for e in entries}) == len(entries)
-
-
