@@ -80,7 +80,8 @@ def iter_raw_files(raw_dir: str | os.PathLike[str]) -> Iterator[Path]:
         yield path
 
 
-def _relative(raw_dir: Path, path: Path) -> str:
+def relative_source_file(raw_dir: Path, path: Path) -> str:
+    """A file's source_file: its POSIX path relative to the raw dir."""
     full = path if path.is_absolute() else raw_dir / path
     try:
         return full.relative_to(raw_dir).as_posix()
@@ -132,7 +133,7 @@ def read_raw_file(
     root = Path(raw_dir).absolute()
     path = Path(path)
     full = path if path.is_absolute() else root / path
-    source_file = _relative(root, full)
+    source_file = relative_source_file(root, full)
 
     def reject(stage: str, reason: str, hash_hex: str | None = None) -> RejectedDocument:
         return RejectedDocument(source_file=source_file, stage=stage, reason=reason, content_hash=hash_hex)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from pipelines.core.catalog import Catalog, UnitDef
 from pipelines.core.numbers import (
@@ -36,7 +37,13 @@ class NumberMention:
 _CHINESE_DIGIT_CHARS = "零〇一二两三四五六七八九十百千万亿"
 _CHINESE_FIRST = CHINESE_NUMBER_FIRST_CHARS  # a Chinese numeral starts with one of these
 _NUMERAL_CHAR = re.compile(rf"[\d{_CHINESE_DIGIT_CHARS}]")
-_VILLAGE_NOUN_BEFORE = re.compile(r"(贫困村|行政村|建制村|重点村|村)(数量|总数)?(有|共有|共|为|达|达到)?$")
+
+
+@cache
+def _noun_before(nouns: tuple[str, ...]) -> re.Pattern[str]:
+    """贫困村28个, 行政村共有180个: a measure word's noun may also stand before the number."""
+    alternation = "|".join(re.escape(n) for n in sorted(nouns, key=len, reverse=True))
+    return re.compile(rf"(?:{alternation})(?:数量|总数)?(?:有|共有|共|为|达|达到)?$")
 
 
 @dataclass(frozen=True)
@@ -95,13 +102,11 @@ class MentionFinder:
         for unit_def in candidates:
             if unit_def.nouns and any(following.startswith(n) for n in unit_def.nouns):
                 return unit_def
-        plain = next(u for u in candidates if not u.nouns)
-        # 贫困村28个: the noun comes before the number
-        if surface == "个" and _VILLAGE_NOUN_BEFORE.search(text[max(0, number_start - 12) : number_start]):
-            village = next((u for u in candidates if u.unit == "village"), None)
-            if village is not None:
-                return village
-        return plain
+        preceding = text[max(0, number_start - 12) : number_start]
+        for unit_def in candidates:
+            if unit_def.nouns and _noun_before(unit_def.nouns).search(preceding):
+                return unit_def
+        return next(u for u in candidates if not u.nouns)
 
 
 def _round(value: float) -> float:

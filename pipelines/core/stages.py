@@ -165,28 +165,11 @@ def _map_documents(fn: Callable[[Any], Any], items: Sequence[Any], context: dict
 # --- reference data -------------------------------------------------------------------------------
 
 
-def _catalog_rows(catalog: Any) -> list[dict[str, Any]]:
-    if hasattr(catalog, "table_rows"):
-        return list(catalog.table_rows())
-    return [
-        {
-            "metric_code": code,
-            "name_zh": m.name_zh,
-            "name_en": m.name_en,
-            "unit": m.unit,
-            "category": m.category,
-            "description": m.description,
-            "keywords": " | ".join(getattr(m, "keywords", ()) or ()),
-        }
-        for code, m in catalog.metrics.items()
-    ]
-
-
 def load_reference_data(
     con: duckdb.DuckDBPyConnection, catalog: Any, gazetteer: Any
 ) -> dict[str, StageStats]:
     """Replace raw.metric_catalog and raw.county_gazetteer with the current reference files."""
-    metrics = _catalog_rows(catalog)
+    metrics = catalog.table_rows()
     counties = list(gazetteer.county_rows())
     with _Transaction(con):
         written_metrics = _replace_table(con, "metric_catalog", metrics)
@@ -200,19 +183,9 @@ def load_reference_data(
 # --- raw documents ---------------------------------------------------------------------------------
 
 
-def _relative(raw_dir: Path, path: Path) -> str:
-    path = Path(path)
-    if path.is_absolute():
-        try:
-            return path.relative_to(raw_dir).as_posix()
-        except ValueError:
-            return path.as_posix()
-    return path.as_posix()
-
-
 def _file_hash(path: Path) -> str | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return documents.content_hash(path.read_bytes())
     except OSError:
         return None  # read_raw_file reports the problem as a rejection
 
@@ -249,7 +222,7 @@ def sync_raw_documents(con: duckdb.DuckDBPyConnection, raw_dir: str | os.PathLik
     raw_dir = Path(raw_dir).absolute()
     stats = StageStats("raw_documents")
     now = _now()
-    present = {_relative(raw_dir, Path(p)): Path(p) for p in documents.iter_raw_files(raw_dir)}
+    present = {documents.relative_source_file(raw_dir, p): p for p in documents.iter_raw_files(raw_dir)}
 
     with _Transaction(con):
         loaded = dict(con.execute(f"SELECT source_file, content_hash FROM {RAW}.raw_documents").fetchall())
