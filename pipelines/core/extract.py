@@ -16,10 +16,12 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from pipelines.core.catalog import Catalog, Metric
 from pipelines.core.mentions import NumberMention, mention_finder
 from pipelines.core.models import County, Extraction, Fact, Mention, PlaceMention
+from pipelines.core.places import PlaceIndex
 from pipelines.core.timeexpr import TimeExpr, find_time_expressions
 from pipelines.core.versioning import source_version
 
@@ -71,14 +73,15 @@ class _Claim:
     rule: str
 
 
+@dataclass(frozen=True, slots=True)
 class _Document:
-    """The per-document context shared by every number: text, times, places, subject."""
+    """The per-document context shared by every number: text, subject, publication year, places."""
 
-    def __init__(self, text: str, subject: County | None, pub_year: int | None, places: list[PlaceMention]):
-        self.text = text
-        self.subject = subject
-        self.pub_year = pub_year
-        self.places = places
+    text: str
+    subject: County | None
+    pub_year: int | None
+    places: list[PlaceMention]
+    gazetteer: Any  # resolves another county named in the text to its full record
 
 
 def extract_facts(
@@ -87,7 +90,7 @@ def extract_facts(
     subject: County | None,
     published: dt.date | None,
     catalog: Catalog,
-    places=None,
+    places: PlaceIndex | None = None,
 ) -> Extraction:
     """Facts (and unclassified numbers) of one cleaned report.
 
@@ -103,7 +106,7 @@ def extract_facts(
         return result
     times = find_time_expressions(text, pub_year)
     place_mentions = places.find_places(text) if places is not None else []
-    doc = _Document(text, subject, pub_year, place_mentions)
+    doc = _Document(text, subject, pub_year, place_mentions, places.gazetteer if places is not None else None)
     seen: set[tuple[str, str, float]] = set()
     mention_iter = iter(mentions)
     pending = next(mention_iter, None)
@@ -111,7 +114,7 @@ def extract_facts(
         anchor: TimeExpr | None = None
         for sent in _SENTENCE.finditer(text, para.start(), para.end()):
             s_start, s_end = sent.start(), sent.end()
-            sentence_times = [t for t in _between(times, s_start, s_end)]
+            sentence_times = list(_between(times, s_start, s_end))
             sentence_mentions = []
             while pending is not None and pending.start < s_end:
                 if pending.start >= s_start:
@@ -430,7 +433,7 @@ def _is_own_wider_word(subject: County | None, word: str) -> bool:
 def _county_of(doc: _Document, place: PlaceMention) -> County | None:
     if doc.subject is not None and place.code == doc.subject.code:
         return doc.subject
-    return County(code=place.code, name=place.name, prefecture=None, province="")
+    return doc.gazetteer.county(place.code)
 
 
 def _owner(
