@@ -39,6 +39,7 @@ from pipelines.core.warehouse import (
 from pipelines.resources import (
     DBT_DATABASE_ENV,
     DBT_PROJECT_DIR,
+    DEFAULT_RAW_DIR,
     RAW_DIR_ENV,
     WAREHOUSE_ENV,
     dbt_executable,
@@ -168,7 +169,7 @@ def _quiet_dagster() -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    raw_dir = _cli_path(args.raw_dir, RAW_DIR_ENV, "raw")
+    raw_dir = _cli_path(args.raw_dir, RAW_DIR_ENV, DEFAULT_RAW_DIR)
     if not raw_dir.is_dir():
         raise CliError(f"raw dir {raw_dir} does not exist or is not a directory (use --raw-dir)")
     paths = WarehousePaths.from_published(_warehouse(args))
@@ -391,7 +392,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     gold_path = Path(args.gold)
     if not gold_path.is_file():
         raise CliError(f"gold file {gold_path} does not exist")
-    raw_dir = _cli_path(args.raw_dir, RAW_DIR_ENV, "raw")
+    raw_dir = _cli_path(args.raw_dir, RAW_DIR_ENV, DEFAULT_RAW_DIR)
     try:
         gold = load_gold(gold_path)
         catalog, places = load_catalog(), PlaceIndex(load_gazetteer())
@@ -409,16 +410,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 # --- parser -----------------------------------------------------------------------------------------
 
 
+def _add_warehouse_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--warehouse", help="published DuckDB file (default: warehouse/fupin.duckdb)")
+
+
 def _add_run(sub: Any) -> None:
     p = sub.add_parser("run", help="run the whole pipeline and publish the warehouse")
     p.add_argument("--raw-dir", help="directory of raw report files (default: raw/ or $FUPIN_RAW_DIR)")
-    p.add_argument("--warehouse", help="published DuckDB file (default: warehouse/fupin.duckdb)")
+    _add_warehouse_argument(p)
     p.set_defaults(handler=cmd_run)
 
 
 def _add_export(sub: Any) -> None:
     p = sub.add_parser("export", help="write a report table of the published warehouse")
-    p.add_argument("--warehouse", help="published DuckDB file (default: warehouse/fupin.duckdb)")
+    _add_warehouse_argument(p)
     p.add_argument("--format", choices=sorted(EXPORT_FORMATS), help="csv (default), parquet or json lines")
     p.add_argument("--output", help="file to write (default: standard output)")
     p.add_argument(
@@ -429,7 +434,7 @@ def _add_export(sub: Any) -> None:
 
 def _add_docs(sub: Any) -> None:
     p = sub.add_parser("docs", help="generate the dbt docs of the warehouse and serve them locally")
-    p.add_argument("--warehouse", help="published DuckDB file (default: warehouse/fupin.duckdb)")
+    _add_warehouse_argument(p)
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--no-serve", action="store_true", help="only generate the docs")
     p.set_defaults(handler=cmd_docs)
@@ -437,7 +442,7 @@ def _add_docs(sub: Any) -> None:
 
 def _add_report(sub: Any) -> None:
     p = sub.add_parser("report", help="write a one-file HTML report: each county's metrics over the years")
-    p.add_argument("--warehouse", help="published DuckDB file (default: warehouse/fupin.duckdb)")
+    _add_warehouse_argument(p)
     p.add_argument("--output", help="HTML file to write (default: fupin-report.html beside the warehouse)")
     p.set_defaults(handler=cmd_report)
 

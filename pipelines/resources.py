@@ -19,6 +19,7 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 RAW_DIR_ENV = "FUPIN_RAW_DIR"
 WAREHOUSE_ENV = "FUPIN_WAREHOUSE"
 DBT_DATABASE_ENV = "FUPIN_DBT_DATABASE"
+DEFAULT_RAW_DIR = "raw"  # relative to the project root
 
 
 def resolve_path(value: str | os.PathLike[str]) -> Path:
@@ -40,7 +41,7 @@ class FupinSettings(ConfigurableResource):
     )
 
     def raw_path(self) -> Path:
-        return resolve_path(self.raw_dir or os.environ.get(RAW_DIR_ENV) or "raw")
+        return resolve_path(self.raw_dir or os.environ.get(RAW_DIR_ENV) or DEFAULT_RAW_DIR)
 
     def warehouse_paths(self) -> WarehousePaths:
         published = self.warehouse or os.environ.get(WAREHOUSE_ENV) or str(DEFAULT_WAREHOUSE)
