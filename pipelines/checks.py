@@ -17,11 +17,21 @@ UNCLASSIFIED_WARN_SHARE = 0.95
 @asset_check(
     asset="validated_facts",
     blocking=True,  # a failure keeps the marts (and the published warehouse) from being rebuilt
-    description="Every validated fact passes the pandera FactSchema with this run's catalog and gazetteer.",
+    description=(
+        "Every fact the last validation accepted passes the pandera FactSchema with this run's catalog "
+        "and gazetteer. Facts kept from earlier runs were judged under the same validation version "
+        "(a new catalog, gazetteer or schema re-judges them all)."
+    ),
 )
 def validated_facts_match_schema(settings: FupinSettings) -> AssetCheckResult:
     with open_work(settings.warehouse_paths()) as con:
-        facts = con.execute(f"SELECT {', '.join(FACT_COLUMNS)} FROM raw.validated_facts").df()
+        facts = con.execute(
+            f"""
+            SELECT {", ".join(FACT_COLUMNS)} FROM raw.validated_facts
+            WHERE fact_id IN (SELECT fact_id FROM {STATE_SCHEMA}.last_validated_facts)
+            """
+        ).df()
+        (table_rows,) = con.execute("SELECT count(*) FROM raw.validated_facts").fetchone()
     codes = {row["county_code"] for row in load_gazetteer().county_rows()}
     _, failing = split_valid_facts(facts, load_catalog(), codes)
     sample = failing.head(SAMPLE_ROWS)[["fact_id", "metric_code", "value", "unit", "failed_check"]]
@@ -29,6 +39,7 @@ def validated_facts_match_schema(settings: FupinSettings) -> AssetCheckResult:
         passed=failing.empty,
         metadata={
             "checked_rows": len(facts),
+            "table_rows": int(table_rows),
             "failing_rows": len(failing),
             "sample": MetadataValue.md(markdown_table(list(sample.columns), sample.values.tolist())),
         },

@@ -186,17 +186,22 @@ def _populate(con: duckdb.DuckDBPyConnection) -> None:
     ])  # fmt: skip
 
 
-def _dbt_build(database: Path, work: Path) -> dict:
-    """Run the real `dbt build` on a warehouse file; return run_results.json."""
+def _dbt(database: Path, work: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run a real dbt command on a warehouse file."""
     env = {**os.environ, "FUPIN_DBT_DATABASE": str(database), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    result = subprocess.run(
+    return subprocess.run(
         [
-            str(DBT), "build",
+            str(DBT), *args,
             "--profiles-dir", "dbt_project", "--project-dir", "dbt_project",
             "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
         ],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
+
+
+def _dbt_build(database: Path, work: Path) -> dict:
+    """Run the real `dbt build` on a warehouse file; return run_results.json."""
+    result = _dbt(database, work, "build")
     assert result.returncode == 0, f"dbt build failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
     return json.loads((work / "target" / "run_results.json").read_text(encoding="utf-8"))
 
@@ -282,11 +287,36 @@ def test_models_land_in_their_schemas(populated: tuple[Path, dict]) -> None:
     by_name = {name: (schema, kind) for schema, name, kind in rows}
     assert by_name["fct_metric_observation"] == ("main", "BASE TABLE")
     assert by_name["rpt_metric_observations"] == ("main", "BASE TABLE")
+    assert by_name["rpt_unclassified_mentions"] == ("main", "VIEW")
     assert by_name["stg_raw__validated_facts"] == ("staging", "VIEW")
     assert by_name["int_facts_deduplicated"] == ("intermediate", "VIEW")
     # Views name no catalog, so they still bind in the published copy of the file.
     sql = _query(database, "select sql from duckdb_views() where view_name = 'int_observations_ranked'")
     assert "fupin.work" not in sql[0][0]
+
+
+@pytest.mark.e2e
+def test_mart_contracts_fix_types_and_refuse_nulls(populated: tuple[Path, dict], tmp_path: Path) -> None:
+    database, _ = populated
+    types = dict(
+        _query(
+            database,
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'main' and table_name = 'fct_county_year_metric'",
+        )
+    )
+    assert (types["year"], types["value"], types["has_conflict"]) == ("INTEGER", "DOUBLE", "BOOLEAN")
+    # A catalog row without a unit reaches dim_metric.unit, declared NOT NULL: building the model
+    # alone (no tests run) fails on the constraint, naming the column.
+    broken = tmp_path / "fupin.work.duckdb"
+    con = _create_raw(broken)
+    try:
+        _insert(con, "metric_catalog", [{"metric_code": "m", "name_zh": "指标", "category": "income"}])
+    finally:
+        con.close()
+    result = _dbt(broken, tmp_path, "run", "--select", "+dim_metric")
+    assert result.returncode != 0
+    assert "NOT NULL constraint failed: dim_metric__dbt_tmp.unit" in result.stdout
 
 
 @pytest.mark.e2e

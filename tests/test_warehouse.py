@@ -38,7 +38,7 @@ def _count_in_new_process(path: Path) -> int:
 def test_paths_sit_beside_the_published_file(tmp_path: Path) -> None:
     paths = WarehousePaths.from_published(tmp_path / "wh" / "fupin.duckdb")
     assert paths.work == tmp_path / "wh" / "fupin.work.duckdb"
-    assert paths.work.parent == paths.published.parent == paths.lock.parent
+    assert paths.work.parent == paths.published.parent == paths.lock.parent == paths.dbt_target.parent
 
 
 def test_work_file_gets_every_raw_table(tmp_path: Path) -> None:

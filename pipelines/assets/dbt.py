@@ -58,5 +58,8 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, settings: Fu
         pass  # the raw tables must exist even when only dbt runs on a new warehouse
     # dbt writes the working file from its own process; holding the lock keeps the Python stages
     # (possibly in other processes) out of it meanwhile. dbt copies the environment at invocation.
+    # One target dir per warehouse, kept between runs: dbt's partial-parse state is only reused when
+    # the profile (which names the database file) is unchanged, and a fresh dir per run would start
+    # from the manifest `dbt parse` wrote for the default path, a full re-parse every build.
     with work_lock(paths), _env(DBT_DATABASE_ENV, os.fspath(paths.work)):
-        yield from dbt.cli(["build"], context=context).stream()
+        yield from dbt.cli(["build"], context=context, target_path=paths.dbt_target).stream()

@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from pipelines.core import cleaning, documents, extract
+from pipelines.core import cleaning, documents, extract, versioning
 from pipelines.core.models import County, RawDocument, RejectedDocument
 from pipelines.core.tables import RAW_SCHEMA, RAW_TABLES
 from pipelines.core.validation import FACT_COLUMNS, REJECTED_COLUMNS, split_valid_facts
@@ -651,19 +651,82 @@ def _mention_row(mention: dict[str, Any], document_id: str, source_file: str) ->
 # --- validation -------------------------------------------------------------------------------------
 
 
-def validate_facts(con: duckdb.DuckDBPyConnection, catalog: Any, gazetteer: Any) -> StageStats:
-    """Rebuild raw.validated_facts / raw.rejected_facts from raw.extracted_facts.
+def validation_version(catalog: Any, county_codes: Iterable[str]) -> str:
+    """A verdict depends on the validation code, the pandera schema, the catalog and the gazetteer."""
+    code = versioning.source_version("validation", data_files=("facts.py",))
+    return _short_hash(code, catalog.version, *sorted(county_codes))
 
-    Validation is cheap next to extraction and its verdict depends on the current catalog and
-    gazetteer, so it re-judges every fact each run.
+
+def _stage_version(con: duckdb.DuckDBPyConnection, stage: str) -> str | None:
+    sql = f"SELECT version FROM {STATE_SCHEMA}.stage_versions WHERE stage = ?"
+    row = con.execute(sql, [stage]).fetchone()
+    return row[0] if row else None
+
+
+def _record_stage_version(con: duckdb.DuckDBPyConnection, stage: str, version: str) -> None:
+    con.execute(f"DELETE FROM {STATE_SCHEMA}.stage_versions WHERE stage = ?", [stage])
+    con.execute(f"INSERT INTO {STATE_SCHEMA}.stage_versions VALUES (?, ?, ?)", [stage, version, _now()])
+
+
+_FACTS = ", ".join(FACT_COLUMNS)
+_EXTRACTED = f"SELECT {_FACTS} FROM {RAW}.extracted_facts"
+_JUDGED = (  # a subquery, so EXCEPT applies to both tables, not only the first
+    f"SELECT * FROM (SELECT {_FACTS} FROM {RAW}.validated_facts "
+    f"UNION ALL SELECT {_FACTS} FROM {RAW}.rejected_facts)"
+)
+
+
+def _facts_to_judge(con: duckdb.DuckDBPyConnection, everything: bool) -> pd.DataFrame:
+    """Every extracted fact, or those not judged yet as they are now plus the rows sharing their id."""
+    if everything:
+        return con.execute(f"{_EXTRACTED} ORDER BY fact_id").df()
+    unjudged = f"SELECT fact_id FROM ({_EXTRACTED} EXCEPT {_JUDGED})"
+    return con.execute(f"{_EXTRACTED} WHERE fact_id IN ({unjudged}) ORDER BY fact_id").df()
+
+
+def _stale_fact_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Judged facts that are no longer extracted as they were judged."""
+    rows = con.execute(f"SELECT DISTINCT fact_id FROM ({_JUDGED} EXCEPT {_EXTRACTED})").fetchall()
+    return [fact_id for (fact_id,) in rows]
+
+
+def validate_facts(con: duckdb.DuckDBPyConnection, catalog: Any, gazetteer: Any) -> StageStats:
+    """Bring raw.validated_facts / raw.rejected_facts up to date with raw.extracted_facts.
+
+    Facts judged with the current validation version keep their verdict: only extracted rows not
+    judged yet (new, or changed under an old fact_id) are validated, together with every row sharing
+    their fact_id so uniqueness is still checked, and judged rows no longer extracted are removed.
+    A new version (code, schema, catalog or gazetteer changed) re-judges every fact.
     """
     stats = StageStats("validated_facts")
-    facts = con.execute(f"SELECT {', '.join(FACT_COLUMNS)} FROM {RAW}.extracted_facts ORDER BY fact_id").df()
     county_codes = {row["county_code"] for row in gazetteer.county_rows()}
+    version = validation_version(catalog, county_codes)
+    everything = _stage_version(con, "validate") != version
+    facts = _facts_to_judge(con, everything)
+    stale = [] if everything else _stale_fact_ids(con)
     valid, rejected = split_valid_facts(facts, catalog, county_codes)
+    rejected = rejected.reindex(columns=REJECTED_COLUMNS)
     with _Transaction(con):
-        stats.written = _replace_table(con, "validated_facts", valid[FACT_COLUMNS])
-        _replace_table(con, "rejected_facts", rejected.reindex(columns=REJECTED_COLUMNS))
+        if everything:
+            stats.written = _replace_table(con, "validated_facts", valid[FACT_COLUMNS])
+            _replace_table(con, "rejected_facts", rejected)
+        else:
+            redone = [*stale, *facts["fact_id"]]
+            stats.removed = _delete_in(con, "validated_facts", "fact_id", redone)
+            stats.removed += _delete_in(con, "rejected_facts", "fact_id", redone)
+            stats.written = insert_rows(con, "validated_facts", valid[FACT_COLUMNS])
+            insert_rows(con, "rejected_facts", rejected)
+        _record_stage_version(con, "validate", version)
+        con.execute(f"DELETE FROM {STATE_SCHEMA}.last_validated_facts")
+        insert_rows(
+            con,
+            "last_validated_facts",
+            facts[["fact_id"]],
+            schema=STATE_SCHEMA,
+            columns=STATE_TABLES["last_validated_facts"],
+        )
+    (total,) = con.execute(f"SELECT count(*) FROM {RAW}.extracted_facts").fetchone()
     stats.processed = len(facts)
+    stats.skipped = int(total) - len(facts)
     stats.rejected = len(rejected)
     return stats

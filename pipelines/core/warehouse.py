@@ -38,6 +38,16 @@ STATE_TABLES: dict[str, dict[str, str]] = {
         "mention_count": "INTEGER",
         "extracted_at": "TIMESTAMP",
     },
+    # The version each whole-table stage last ran with; a different version re-judges every row.
+    "stage_versions": {
+        "stage": "VARCHAR",
+        "version": "VARCHAR",
+        "ran_at": "TIMESTAMP",
+    },
+    # The facts the last validation judged (new or changed since the run before), for its check.
+    "last_validated_facts": {
+        "fact_id": "VARCHAR",
+    },
 }
 
 
@@ -50,6 +60,7 @@ class WarehousePaths:
     published: Path  # what readers open; replaced atomically, never written in place
     work: Path  # where runs build; persistent between runs
     lock: Path  # advisory lock serialising writers of the working file
+    dbt_target: Path  # dbt's target dir for this warehouse: its partial-parse state matches the profile
 
     @classmethod
     def from_published(cls, path: str | os.PathLike[str]) -> WarehousePaths:
@@ -57,7 +68,8 @@ class WarehousePaths:
         suffix = published.suffix or ".duckdb"
         work = published.with_name(f"{published.stem}.work{suffix}")
         lock = published.with_name(f"{published.stem}.work.lock")
-        return cls(published=published, work=work, lock=lock)
+        dbt_target = published.with_name(f"{published.stem}.dbt-target")
+        return cls(published=published, work=work, lock=lock, dbt_target=dbt_target)
 
     @property
     def directory(self) -> Path:

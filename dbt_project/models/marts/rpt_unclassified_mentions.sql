@@ -1,5 +1,8 @@
 -- Numbers with a unit that no metric claimed, with the document they come from: the to-do list
 -- for the metric catalog.
+-- A view: it is five times the size of the facts (every number no metric claimed, with its
+-- sentence), read rarely, and as a table it doubled the largest raw table in every published copy.
+{{ config(materialized='view') }}
 
 with mentions as (
     select * from {{ ref('stg_raw__unclassified_mentions') }}
