@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines.core.warehouse import WarehousePaths
+
 GNU_TIME = Path("/usr/bin/time")
 _SAMPLE_SECONDS = 0.2
 _MAXRSS = re.compile(r"Maximum resident set size \(kbytes\):\s*(\d+)")
@@ -200,8 +202,16 @@ def fupin_run(
     return run_measured(label, command, reports=reports, log=log, env=clean_env(), cwd=repo)
 
 
-def dbt_build(dbt: str, database: Path, scratch: Path, *, reports: int, log: Path, repo: Path) -> RunResult:
-    """`dbt build` of the project over an existing working database, target and logs in scratch."""
+def dbt_build(
+    dbt: str, paths: WarehousePaths, scratch: Path, *, reports: int, log: Path, repo: Path
+) -> RunResult:
+    """`dbt build` of the project over a warehouse's working database, target and logs in scratch.
+
+    The target starts as a copy of the one `fupin run` keeps for that warehouse, so dbt reuses its
+    parse as it does in a run (copied before the clock starts)."""
+    database = paths.work
+    if paths.dbt_target.is_dir():
+        shutil.copytree(paths.dbt_target, scratch / "target", dirs_exist_ok=True)
     env = clean_env()
     env["FUPIN_DBT_DATABASE"] = str(database)
     command = [

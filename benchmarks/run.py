@@ -152,10 +152,10 @@ def _run_end_to_end(
         extra.append(inc)
         dbt = endtoend.venv_tool("dbt")
         if dbt is not None:
-            database = WarehousePaths.from_published(warehouse).work
-            _progress(f"dbt build alone on {database}")
+            paths = WarehousePaths.from_published(warehouse)
+            _progress(f"dbt build alone on {paths.work}")
             alone = endtoend.dbt_build(
-                dbt, database, scratch / "dbt", reports=largest + 1,
+                dbt, paths, scratch / "dbt", reports=largest + 1,
                 log=scratch / "logs" / "dbt-build.log", repo=REPO,
             )  # fmt: skip
             _progress(f"  {alone.wall_seconds:.1f} s {alone.note}")
