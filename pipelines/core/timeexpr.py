@@ -8,6 +8,7 @@ date, expressions relative to it give no year: the year is never invented.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -76,9 +77,27 @@ def _expr(kind: str, m: re.Match[str], start: int, pub_year: int | None) -> Time
     return TimeExpr(start, m.end(), kind, pub_year - 1 if pub_year else None, None)
 
 
+class _Spans:
+    """Non-overlapping [start, end) spans, sorted, with an overlap test by bisection (a scan of all
+    spans taken so far per match made long documents quadratic)."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def overlaps(self, start: int, end: int) -> bool:
+        i = bisect.bisect_right(self.starts, start)
+        return (i > 0 and self.ends[i - 1] > start) or (i < len(self.starts) and self.starts[i] < end)
+
+    def add(self, start: int, end: int) -> None:
+        i = bisect.bisect_right(self.starts, start)
+        self.starts.insert(i, start)
+        self.ends.insert(i, end)
+
+
 def find_time_expressions(text: str, pub_year: int | None) -> list[TimeExpr]:
     """All time expressions in `text`, non-overlapping, earlier patterns winning ties."""
-    taken: list[tuple[int, int]] = []
+    taken = _Spans()
     found: list[TimeExpr] = []
     for kind, pattern in _PATTERNS:
         previous_end = 0
@@ -87,11 +106,11 @@ def find_time_expressions(text: str, pub_year: int | None) -> list[TimeExpr]:
             if kind == "since" and start - 1 >= previous_end and text[start - 1 : start] in _SINCE_FROM:
                 start -= 1  # what (?:自|从)? in front of the pattern would have taken
             previous_end = m.end()
-            if any(start < end and begin < m.end() for begin, end in taken):
+            if taken.overlaps(start, m.end()):
                 continue
             expr = _expr(kind, m, start, pub_year)
             if expr is not None:
-                taken.append((start, m.end()))
+                taken.add(start, m.end())
                 found.append(expr)
     found.sort(key=lambda e: e.start)
     return found

@@ -87,6 +87,16 @@ def test_time_expressions(text, pub_year, expected):
     assert [(t.kind, t.year, t.period_start) for t in found] == expected
 
 
+def test_time_expressions_of_a_long_text_are_those_of_its_parts():
+    # Overlaps are settled per text, so repeating a paragraph repeats its expressions, shifted.
+    part = "截至2018年底,2016年以来累计投入2016年至2018年专项资金,今年再投入,去年减贫2017~2019年。"
+    one = [(t.start, t.end, t.kind, t.year) for t in find_time_expressions(part, 2020)]
+    assert len(one) == 6
+    many = [(t.start, t.end, t.kind, t.year) for t in find_time_expressions(part * 50, 2020)]
+    shift = len(part)
+    assert many == [(s + k * shift, e + k * shift, kind, y) for k in range(50) for s, e, kind, y in one]
+
+
 def test_a_range_knows_each_of_its_years():
     (expr,) = find_time_expressions("2017~2019年", 2020)
     assert expr.years == (2017, 2018, 2019)
