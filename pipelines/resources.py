@@ -75,7 +75,7 @@ class FupinDbtCliResource(DbtCliResource):
     """The dbt CLI without two start-up costs dagster-dbt pays on every invocation (~7 s a build here).
 
     - The dbt version comes from the installed dbt-core package, not from running `dbt --version`,
-      which also asks PyPI for the newest release (2-3 s, and this machine has no network for it).
+      which also asks PyPI for the newest release (2-3 s here, more where PyPI is slow to answer).
     - No in-process dbt adapter: dagster-dbt builds one (loading the profile, project and all macros)
       only to fetch row counts and column metadata, which these assets do not ask for.
 
