@@ -272,7 +272,7 @@ def _print_summary(out: TextIO, paths: WarehousePaths, progress: _Progress, seco
         "  checks                  " + ", ".join(f"{n} {k}" for k, n in sorted(progress.checks.items())),
     ]
     lines += [f"    warning: {c}" for c in progress.failed_checks]
-    lines.append("  tables built")
+    lines.append("  tables and views built (schema main, rows)")
     lines += [f"    {table:<30} {rows:>9}" for _, table, rows in tables]
     lines.append(f"  warehouse: {paths.published}")
     print("\n".join(lines), file=out, flush=True)
