@@ -118,6 +118,7 @@ RAW_TABLES["county_gazetteer"] = {
 }
 
 
-def create_table_sql(table: str) -> str:
-    columns = ", ".join(f'"{name}" {kind}' for name, kind in RAW_TABLES[table].items())
-    return f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{table} ({columns})"
+def create_table_sql(table: str, *, schema: str = RAW_SCHEMA, columns: dict[str, str] | None = None) -> str:
+    """CREATE TABLE IF NOT EXISTS for a raw table, or for another schema's table given its columns."""
+    definition = ", ".join(f'"{name}" {kind}' for name, kind in (columns or RAW_TABLES[table]).items())
+    return f"CREATE TABLE IF NOT EXISTS {schema}.{table} ({definition})"

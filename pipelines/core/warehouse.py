@@ -93,8 +93,7 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(create_table_sql(table))
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}")
     for table, columns in STATE_TABLES.items():
-        cols = ", ".join(f'"{name}" {kind}' for name, kind in columns.items())
-        con.execute(f"CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.{table} ({cols})")
+        con.execute(create_table_sql(table, schema=STATE_SCHEMA, columns=columns))
 
 
 @contextlib.contextmanager
