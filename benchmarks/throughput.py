@@ -72,10 +72,18 @@ class Workload:
 _SHARED: dict[str, object] = {}
 
 
-def process_one(text: str, is_html: bool, work: Workload) -> tuple[int, int]:
-    """Clean one report, find its county, extract its facts: (facts, unclassified mentions)."""
+def process_one(
+    text: str, is_html: bool, work: Workload, stage_seconds: dict[str, float] | None = None
+) -> tuple[int, int]:
+    """Clean one report, find its county, extract its facts: (facts, unclassified mentions).
+
+    With `stage_seconds`, each stage's time is added to it (keys: STAGES)."""
+    clock = time.perf_counter
+    t0 = clock()
     cleaned = cleaning.clean_document(text, is_html=is_html)
+    t1 = clock()
     county = work.places.subject_county(cleaned.title, cleaned.text)
+    t2 = clock()
     result = extract.extract_facts(
         cleaned.text,
         subject=county,
@@ -83,6 +91,9 @@ def process_one(text: str, is_html: bool, work: Workload) -> tuple[int, int]:
         catalog=work.catalog,
         places=work.places,
     )
+    if stage_seconds is not None:
+        for stage, seconds in zip(STAGES, (t1 - t0, t2 - t1, clock() - t2), strict=True):
+            stage_seconds[stage] += seconds
     return len(result.facts), len(result.unclassified)
 
 
@@ -90,28 +101,12 @@ def _timed_single(texts: Texts, work: Workload) -> tuple[float, dict[str, float]
     """Total seconds, seconds per stage, facts, unclassified mentions; one pass in this process."""
     stages = dict.fromkeys(STAGES, 0.0)
     facts = unclassified = 0
-    clock = time.perf_counter
-    started = clock()
+    started = time.perf_counter()
     for text, is_html in texts:
-        t0 = clock()
-        cleaned = cleaning.clean_document(text, is_html=is_html)
-        t1 = clock()
-        county = work.places.subject_county(cleaned.title, cleaned.text)
-        t2 = clock()
-        result = extract.extract_facts(
-            cleaned.text,
-            subject=county,
-            published=cleaned.published_date,
-            catalog=work.catalog,
-            places=work.places,
-        )
-        t3 = clock()
-        stages["clean"] += t1 - t0
-        stages["subject"] += t2 - t1
-        stages["extract"] += t3 - t2
-        facts += len(result.facts)
-        unclassified += len(result.unclassified)
-    return clock() - started, stages, facts, unclassified
+        f, u = process_one(text, is_html, work, stages)
+        facts += f
+        unclassified += u
+    return time.perf_counter() - started, stages, facts, unclassified
 
 
 def bare_scan(texts: Texts) -> tuple[float, int]:
