@@ -235,17 +235,12 @@ def _count(con: Any, sql: str) -> int:
 
 
 def _print_summary(out: TextIO, paths: WarehousePaths, progress: _Progress, seconds: float) -> None:
-    from pipelines.core.warehouse import describe_connection
+    from pipelines.core.warehouse import describe_connection, rejected_documents_by_stage
 
     con = connect(paths.published, read_only=True)
     try:
         files = _count(con, "SELECT count(*) FROM raw.raw_documents")
-        unreadable = _count(
-            con, "SELECT count(*) FROM raw.rejected_documents WHERE stage IN ('read', 'decode')"
-        )
-        rejected = con.execute(
-            "SELECT stage, count(*) FROM raw.rejected_documents GROUP BY stage ORDER BY stage"
-        ).fetchall()
+        rejected = rejected_documents_by_stage(con)
         kept = _count(con, "SELECT count(*) FROM raw.cleaned_documents")
         duplicates = _count(con, "SELECT count(*) FROM raw.duplicate_documents")
         facts = _count(con, "SELECT count(*) FROM raw.extracted_facts")
@@ -257,15 +252,15 @@ def _print_summary(out: TextIO, paths: WarehousePaths, progress: _Progress, seco
         con.close()
     new_files = progress.materialized.get("raw_documents", {}).get("run_processed", 0)
     new_docs = progress.materialized.get("extracted_facts", {}).get("run_processed", 0)
-    by_stage = ", ".join(f"{stage} {n}" for stage, n in rejected)
+    unreadable = rejected.get("read", 0) + rejected.get("decode", 0)
+    by_stage = ", ".join(f"{stage} {n}" for stage, n in rejected.items())
     lines = [
         "",
         f"Summary ({seconds:.1f}s)",
         f"  files read              {files + unreadable:>7}  ({new_files} new or changed this run)",
         f"  documents kept          {kept:>7}  ({new_docs} extracted this run)",
         f"  duplicates              {duplicates:>7}",
-        f"  documents rejected      {sum(n for _, n in rejected):>7}"
-        + (f"  ({by_stage})" if by_stage else ""),
+        f"  documents rejected      {sum(rejected.values()):>7}" + (f"  ({by_stage})" if by_stage else ""),
         f"  facts extracted         {facts:>7}  ({valid} valid)",
         f"  facts rejected          {bad_facts:>7}",
         f"  unclassified mentions   {mentions:>7}",

@@ -8,7 +8,7 @@ from pipelines.assets._common import raw_table_spec, row_count, table_metadata
 from pipelines.core import stages
 from pipelines.core.gazetteer import load_gazetteer
 from pipelines.core.places import PlaceIndex
-from pipelines.core.warehouse import open_work
+from pipelines.core.warehouse import open_work, rejected_documents_by_stage
 from pipelines.resources import FupinSettings
 
 GROUP = "ingestion"
@@ -55,7 +55,10 @@ def ingest_raw_documents(
             "rejected_documents",
             paths,
             order_by="source_file",
-            extra={"rejected_this_run": stats.rejected, "by_stage": _by_stage(con)},
+            extra={
+                "rejected_this_run": stats.rejected,
+                "by_stage": MetadataValue.json(rejected_documents_by_stage(con)),
+            },
         )
     context.log.info(
         f"raw dir {raw_dir}: {stats.processed} new or changed files, {stats.skipped} unchanged, "
@@ -63,13 +66,6 @@ def ingest_raw_documents(
     )
     yield MaterializeResult(asset_key="raw_documents", metadata=docs_meta)
     yield MaterializeResult(asset_key="rejected_documents", metadata=rejected_meta)
-
-
-def _by_stage(con) -> MetadataValue:
-    rows = con.execute(
-        "SELECT stage, count(*) FROM raw.rejected_documents GROUP BY stage ORDER BY stage"
-    ).fetchall()
-    return MetadataValue.json({stage: int(n) for stage, n in rows})
 
 
 @multi_asset(

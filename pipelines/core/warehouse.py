@@ -188,6 +188,14 @@ def describe_connection(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, 
     return out
 
 
+def rejected_documents_by_stage(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rejected files per stage that refused them (read, decode, clean, place, extract), by stage."""
+    rows = con.execute(
+        f"SELECT stage, count(*) FROM {RAW_SCHEMA}.rejected_documents GROUP BY stage ORDER BY stage"
+    ).fetchall()
+    return {stage: int(n) for stage, n in rows}
+
+
 def table_counts(
     con: duckdb.DuckDBPyConnection, tables: list[str], schema: str = RAW_SCHEMA
 ) -> dict[str, int]:
