@@ -72,6 +72,8 @@ class Cues:
     sub_county_common_before: frozenset[str]
     qualifier_before: tuple[str, ...]
     qualifier_after: tuple[str, ...]
+    from_to_gap: re.Pattern[str]  # what stands between the two ends of a from–to
+    bare_zero_end: re.Pattern[str]  # a lowering from–to ending in a bare 0; group 1 is the zero
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,16 @@ def _parse_cues(data: dict, path: Path) -> Cues:
         sub_county_common_before=frozenset(data["sub_county_area"]["common_before"]),
         qualifier_before=tuple(sorted(data["qualifier_before"], key=len, reverse=True)),
         qualifier_after=tuple(sorted(data["qualifier_after"], key=len, reverse=True)),
+        from_to_gap=_compile(
+            r"^(?:/年)?\s*(?:" + _alternation(data["from_to"]["verbs"]) + r")?(?:了)?(?:到|至|为)"
+            r"[^,;:()、]{0,10}?的?\s*$",
+            f"{path.name}: from_to.verbs",
+        ),
+        bare_zero_end=_compile(
+            r"\s*(?:" + _alternation(data["from_to"]["lowering_verbs"]) + r")(?:了)?(?:到|至|为)\s*(0|零)"
+            r"(?![\d.%％万亿])",
+            f"{path.name}: from_to.lowering_verbs",
+        ),
     )
 
 

@@ -42,12 +42,9 @@ _PARAGRAPH = re.compile(r"[^\n]+")
 _SENTENCE = re.compile(r"[^。！？!?]+[。！？!?]*")
 # Clause breaks: commas, semicolons, colons and parentheses, but not a thousands separator (12,346).
 _CLAUSE_BREAK = re.compile(r"(?<!\d),|,(?!\d{3}(?!\d))|[，;；:：()（）]")
-# What may stand between two numbers of one run: nothing, an enumeration mark, or a from–to verb.
+# What may stand between two numbers of one run: nothing or an enumeration mark (two runs joined by
+# a from–to verb merge: catalog.cues.from_to_gap).
 _RUN_GAP = re.compile(r"^\s*(?:、|和|及|与|以及|或)?\s*$")
-_FROM_TO_GAP = re.compile(
-    r"^(?:/年)?\s*(?:增加|增长|提高|提升|上升|下降|减少|降低|缩小|扩大|降|减|增|升)?(?:了)?(?:到|至|为)"
-    r"[^,;:()、]{0,10}?的?\s*$"
-)
 # 由2014年底的 / 从建档立卡时的 / 由: the start of a from–to, right before its first number
 _FROM_BEFORE = re.compile(r"(?:由|从)[^,;:()、由从到至]{0,10}$")
 _RESPECTIVELY = "分别"
@@ -109,7 +106,7 @@ def extract_facts(
     """
     pub_year = published.year if published else None
     finder = mention_finder(catalog)
-    mentions = _with_bare_zero_ends(text, finder.find(text))
+    mentions = _with_bare_zero_ends(text, finder.find(text), catalog)
     result = Extraction()
     if not mentions:
         return result
@@ -147,16 +144,13 @@ def extract_facts(
     return result
 
 
-# 贫困发生率由16.2%降至0: the end of a from–to may drop its unit when it is zero.
-_BARE_ZERO_END = re.compile(r"\s*(?:下降|降低|减少|降)(?:了)?(?:到|至|为)\s*(0|零)(?![\d.%％万亿])")
-
-
-def _with_bare_zero_ends(text: str, mentions: list[NumberMention]) -> list[NumberMention]:
+def _with_bare_zero_ends(text: str, mentions: list[NumberMention], catalog: Catalog) -> list[NumberMention]:
+    """Add the unitless zero that ends a lowering from–to (贫困发生率由16.2%降至0) as a mention."""
     extra = []
     for mention in mentions:
         if mention.unit != "percent":
             continue
-        m = _BARE_ZERO_END.match(text, mention.end)
+        m = catalog.cues.bare_zero_end.match(text, mention.end)
         if m:
             start, end = m.span(1)
             extra.append(
@@ -185,7 +179,7 @@ def _clauses(text: str, span: _Span) -> list[_Span]:
     return clauses
 
 
-def _runs(text: str, items: list[_Item]) -> None:
+def _runs(text: str, items: list[_Item], catalog: Catalog) -> None:
     """Group a clause's numbers into runs that share their surrounding words.
 
     Numbers joined by nothing or an enumeration mark form a run; two runs joined by a from–to
@@ -201,7 +195,7 @@ def _runs(text: str, items: list[_Item]) -> None:
             continue
         first = items[run_starts[-1]]
         before = text[max(0, first.mention.start - 16) : first.mention.start]
-        if first.from_to is None and _FROM_TO_GAP.match(gap) and _FROM_BEFORE.search(before):
+        if first.from_to is None and catalog.cues.from_to_gap.match(gap) and _FROM_BEFORE.search(before):
             for member in items[run_starts[-1] : index]:
                 member.from_to = "from"
             cur.from_to = "to"
@@ -308,7 +302,7 @@ def _extract_sentence(
         if not items:
             previous_scope = clause_text
             continue
-        _runs(text, items)
+        _runs(text, items, catalog)
         for item in items:
             unit = item.mention.unit
             scope = _prepare(_scope(text, clause, items, item), catalog)
