@@ -30,6 +30,21 @@ class AlsoRule:
 
 
 @dataclass(frozen=True)
+class Frame:
+    """A metric as words: a number is the metric when its scope names one of the `subject` words
+    (what is counted: 贫困人口, 贫困村, 扶贫车间) and, if the frame has any, one of the `status` words
+    (what happened to it: 脱贫, 出列, 搬迁), in any order."""
+
+    subject: re.Pattern[str]
+    status: re.Pattern[str] | None
+
+    def matches(self, scope: str) -> bool:
+        return self.subject.search(scope) is not None and (
+            self.status is None or self.status.search(scope) is not None
+        )
+
+
+@dataclass(frozen=True)
 class Metric:
     code: str
     name_zh: str
@@ -43,6 +58,7 @@ class Metric:
     ignore: frozenset[str]
     priority: int
     also: tuple[AlsoRule, ...] = ()
+    frames: tuple[Frame, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,9 +137,9 @@ def _read_yaml(path: Path) -> dict:
 def _parse_metric(entry: dict, path: Path, known_units: set[str], exclusion_groups: set[str]) -> Metric:
     code = entry.get("code")
     where = f"{path.name}: metric {code!r}"
-    missing = [
-        k for k in ("code", "name_zh", "name_en", "unit", "category", "description", "cues") if k not in entry
-    ]
+    missing = [k for k in ("code", "name_zh", "name_en", "unit", "category", "description") if k not in entry]
+    if not entry.get("cues") and not entry.get("frames"):
+        missing.append("frames (or cues)")
     if missing:
         raise CatalogError(f"{where}: missing {', '.join(missing)}")
     if entry["unit"] not in known_units:
@@ -143,11 +159,30 @@ def _parse_metric(entry: dict, path: Path, known_units: set[str], exclusion_grou
         category=entry["category"],
         description=" ".join(str(entry["description"]).split()),
         keywords=tuple(entry.get("keywords", [])),
-        cues=tuple(_compile(p, f"{where} cue") for p in entry["cues"]),
+        cues=tuple(_compile(p, f"{where} cue") for p in entry.get("cues", [])),
         exclude=tuple(_compile(p, f"{where} exclude") for p in entry.get("exclude", [])),
         ignore=ignore,
         priority=int(entry.get("priority", 1)),
         also=also,
+        frames=tuple(
+            _parse_frame(f, f"{where} frame {i + 1}") for i, f in enumerate(entry.get("frames", []))
+        ),
+    )
+
+
+def _words(words: object, where: str) -> re.Pattern[str]:
+    if not isinstance(words, list) or not words or not all(isinstance(w, str) and w for w in words):
+        raise CatalogError(f"{where}: expected a non-empty list of words, got {words!r}")
+    return _compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)), where)
+
+
+def _parse_frame(spec: object, where: str) -> Frame:
+    if not isinstance(spec, dict) or "subject" not in spec or set(spec) - {"subject", "status"}:
+        raise CatalogError(f"{where}: a frame is {{subject: [words], status: [words]}} (status optional)")
+    status = spec.get("status")
+    return Frame(
+        subject=_words(spec["subject"], f"{where} subject"),
+        status=_words(status, f"{where} status") if status is not None else None,
     )
 
 

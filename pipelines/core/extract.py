@@ -261,11 +261,19 @@ def _excluded(metric: Metric, scope: str, clause_scope: str, unit: str, catalog:
 
 def _classify(scope: str, clause_scope: str, unit: str, catalog: Catalog) -> _Claim | None:
     for metric in catalog.metrics_by_unit.get(unit, ()):  # highest priority first
-        for index, cue in enumerate(metric.cues):
-            if cue.search(scope):
-                if _excluded(metric, scope, clause_scope, unit, catalog):
-                    break
-                return _Claim(metric, f"{metric.code}#cue{index}")
+        rule = _matching_rule(metric, scope)
+        if rule is not None and not _excluded(metric, scope, clause_scope, unit, catalog):
+            return _Claim(metric, rule)
+    return None
+
+
+def _matching_rule(metric: Metric, scope: str) -> str | None:
+    for index, frame in enumerate(metric.frames):
+        if frame.matches(scope):
+            return f"{metric.code}#frame{index}"
+    for index, cue in enumerate(metric.cues):
+        if cue.search(scope):
+            return f"{metric.code}#cue{index}"
     return None
 
 

@@ -115,7 +115,10 @@ _COUNTIES_SQL = """
 """
 
 # Categories in the order of dim_metric's documentation: the poverty figures first.
-_CATEGORY_ORDER = "['poverty_population', 'villages', 'income', 'funding', 'housing', 'infrastructure']"
+_CATEGORY_ORDER = (
+    "['poverty_population_and_villages', 'income', 'funds_and_credit', 'employment', 'relocation',"
+    " 'ecology', 'education', 'social_security', 'infrastructure_and_housing']"
+)
 
 _OBSERVATIONS_SQL = f"""
     select o.county_code, o.metric_code, coalesce(o.metric_name, o.metric_code), o.unit, o.year,

@@ -123,3 +123,32 @@ def test_a_broken_catalog_names_the_file_and_metric(tmp_path):
     )
     with pytest.raises(CatalogError, match=r"metrics.yaml: metric 'x': unit 'parsec'"):
         load_catalog(tmp_path)
+
+
+def _catalog_with(tmp_path, metric_yaml: str):
+    for name in ("units.yaml", "cues.yaml"):
+        (tmp_path / name).write_text((SCHEMAS_DIR / name).read_text("utf-8"), encoding="utf-8")
+    (tmp_path / "metrics.yaml").write_text("metrics:\n" + metric_yaml, encoding="utf-8")
+    return load_catalog(tmp_path)
+
+
+def test_a_frame_needs_a_subject_word_and_a_status_word_in_any_order(tmp_path):
+    catalog = _catalog_with(
+        tmp_path,
+        "  - {code: x, name_zh: 甲, name_en: X, unit: household, category: c, description: d,\n"
+        "     frames: [{subject: [搬迁户, 易地搬迁], status: [入住, 安置]}]}\n",
+    )
+    (frame,) = catalog.metrics["x"].frames
+    assert frame.matches("易地搬迁◆入住")
+    assert frame.matches("安置易地搬迁◆")
+    assert not frame.matches("易地搬迁◆")  # the status is missing
+    assert not frame.matches("入住◆")  # the subject is missing
+
+
+def test_a_frame_with_words_that_are_not_a_list_is_a_catalog_error(tmp_path):
+    with pytest.raises(CatalogError, match=r"metric 'x' frame 1 subject: expected a non-empty list"):
+        _catalog_with(
+            tmp_path,
+            "  - {code: x, name_zh: 甲, name_en: X, unit: household, category: c, description: d,\n"
+            "     frames: [{subject: 搬迁户}]}\n",
+        )
