@@ -37,6 +37,7 @@ class Frame:
 
     subject: re.Pattern[str]
     status: re.Pattern[str] | None
+    subject_words: tuple[str, ...] = ()
 
     def matches(self, scope: str) -> bool:
         return self.subject.search(scope) is not None and (
@@ -90,6 +91,11 @@ class Cues:
     qualifier_after: tuple[str, ...]
     from_to_gap: re.Pattern[str]  # what stands between the two ends of a from–to
     bare_zero_end: re.Pattern[str]  # a lowering from–to ending in a bare 0; group 1 is the zero
+    governing_nouns: tuple[str, ...]  # the nouns figures are counted in (cues.yaml governing.nouns)
+    governing_filler: re.Pattern[str]  # words a verbless list member may have besides its noun
+    respectively_pairs: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]  # (joint words, parts)
+    plan_word: re.Pattern[str]
+    done_word: re.Pattern[str]
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,8 @@ class Catalog:
     cues: Cues
     version: str  # changes whenever any catalog file changes, so facts are re-extracted
     metrics_by_unit: dict[str, tuple[Metric, ...]] = field(default_factory=dict)
+    # the nouns a governing verb stops at: cues.yaml governing.nouns and every frame's subjects
+    governing_noun: re.Pattern[str] = re.compile("(?!)")
 
     def table_rows(self) -> list[dict[str, str]]:
         """Rows of the raw.metric_catalog table."""
@@ -183,6 +191,7 @@ def _parse_frame(spec: object, where: str) -> Frame:
     return Frame(
         subject=_words(spec["subject"], f"{where} subject"),
         status=_words(status, f"{where} status") if status is not None else None,
+        subject_words=tuple(spec["subject"]),
     )
 
 
@@ -224,6 +233,13 @@ def _parse_cues(data: dict, path: Path) -> Cues:
             r"[^,;:()、]{0,10}?的?\s*$",
             f"{path.name}: from_to.verbs",
         ),
+        governing_nouns=tuple(data["governing"]["nouns"]),
+        governing_filler=_words(data["governing"]["filler"], f"{path.name}: governing.filler"),
+        respectively_pairs=tuple(
+            (tuple(pair["joint"]), tuple(pair["parts"])) for pair in data["respectively_pairs"]
+        ),
+        plan_word=_words(data["plan_governs_sentence"]["plan"], f"{path.name}: plan_governs_sentence"),
+        done_word=_words(data["plan_governs_sentence"]["done"], f"{path.name}: plan_governs_sentence"),
         bare_zero_end=_compile(
             r"\s*(?:" + _alternation(data["from_to"]["lowering_verbs"]) + r")(?:了)?(?:到|至|为)\s*(0|零)"
             r"(?![\d.%％万亿])",
@@ -284,4 +300,13 @@ def load_catalog(schemas_dir: Path | None = None) -> Catalog:
         cues=cues,
         version=_version([metrics_path, units_path, cues_path]),
         metrics_by_unit={u: tuple(sorted(ms, key=lambda m: -m.priority)) for u, ms in by_unit.items()},
+        governing_noun=_words(
+            sorted(
+                {
+                    *cues.governing_nouns,
+                    *(w for m in metrics.values() for f in m.frames for w in f.subject_words),
+                }
+            ),
+            f"{cues_path.name}: governing.nouns",
+        ),
     )

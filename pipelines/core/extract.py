@@ -210,21 +210,63 @@ def _runs(text: str, items: list[_Item], catalog: Catalog) -> None:
             item.from_to = "to"
 
 
-def _scope(text: str, clause: _Span, items: list[_Item], item: _Item, prefix: str = "") -> str:
-    """The clause as a metric cue sees it: this number ◆, its run members ◇, others left out."""
+def _scope(
+    text: str,
+    clause: _Span,
+    items: list[_Item],
+    item: _Item,
+    catalog: Catalog,
+    prefix: str = "",
+    governing: str = "",
+) -> str:
+    """The clause as a metric cue sees it: this number ◆, its run members ◇, others left out.
+
+    A run's words are those between it and its neighbours; in a list (尚有贫困村57个、贫困户11539户)
+    the words after an enumeration mark belong to the next member. A member with only a noun of its
+    own takes the verb that governs the list: the words before the first noun of the clause
+    (`governing`, or the clause's own head) and the words after the last number (…实现脱贫退出).
+    """
     members = [i for i in items if i.run == item.run]
     first, last = members[0].mention, members[-1].mention
     before_run = [i for i in items if i.run < item.run]
     after_run = [i for i in items if i.run > item.run]
     left_bound = before_run[-1].mention.end if before_run else clause.start
     right_bound = after_run[0].mention.start if after_run else clause.end
-    parts = [prefix, text[left_bound : first.start]]
+    left = text[left_bound : first.start]
+    right = text[last.scope_end : right_bound]
+    if after_run:
+        right = _ENUMERATION_MARK.split(right, maxsplit=1)[0]
+    head = governing
+    if before_run and not head:
+        head = _governing_prefix(text[clause.start : items[0].mention.start], catalog)
+    if head and (before_run or governing) and _is_verbless(left, catalog):
+        left = head + left.lstrip("、和及与 ")
+    if after_run and _is_verbless(right, catalog):
+        right += text[items[-1].mention.scope_end : clause.end]
+    parts = [prefix, left]
     for i, member in enumerate(members):
         if i:
             parts.append(text[members[i - 1].mention.end : member.mention.start])
         parts.append(NUMBER if member is item else RUN_MEMBER)
-    parts.append(text[last.scope_end : right_bound])
+    parts.append(right)
     return "".join(parts)
+
+
+_ENUMERATION_MARK = re.compile(r"[、]")
+_JOINED = re.compile(r"\s*(?:和|及|与|以及)")
+
+
+def _governing_prefix(head: str, catalog: Catalog) -> str:
+    """The words before the first counted noun of a clause: the verb that governs a list."""
+    m = catalog.governing_noun.search(head)
+    return head[: m.start()] if m else head
+
+
+def _is_verbless(words: str, catalog: Catalog) -> bool:
+    """Only nouns, filler words and dates: a list member that takes its verb from the list's head."""
+    rest = catalog.governing_noun.sub("", _DATE_IN_SCOPE.sub("", words))
+    rest = catalog.cues.governing_filler.sub("", rest)
+    return not rest.strip("、和及与 ")
 
 
 def _clause_scope(text: str, clause: _Span, items: list[_Item], item: _Item) -> str:
@@ -300,33 +342,57 @@ def _extract_sentence(
             c.start <= t.start < c.end and any(c.start <= m.start < c.end for m in mentions) for c in clauses
         )
     ]
+    governing = ""  # the verb of the last clause that had one: verbless clauses after it take it
+    in_plan = False  # a plan word earlier in the sentence (今年将确保…,5852人脱贫)
+    last_claim: tuple[NumberMention, _Claim] | None = None  # the clause's last number, if claimed
+    list_place: tuple[str, County | None] | None = None  # the place of the last clause that named one
     for clause in clauses:
         items = [_Item(m) for m in mentions if clause.start <= m.start < clause.end]
         clause_text = text[clause.start : clause.end]
+        parent = last_claim if _opens_breakdown(text, clause, last_claim) else None
         place_here = _place_in(doc, catalog, clause.start, clause.end)
-        if place_here is not None and place_here[0] != "wider":
-            # a county or village named in a clause owns the rest of its sentence; a wider area, its clause
+        if parent is None and place_here is not None and place_here[0] != "wider":
+            # a county or village named in a clause owns the rest of its sentence; a wider area, its
+            # clause; the counties of a breakdown in parentheses, only their own figures
             carried_place = place_here
+        clause_place = carried_place
+        if _JOINED.match(clause_text) and list_place is not None:
+            clause_place = list_place  # 全市贫困人口…(…)和贫困村60个: the list goes on in the same place
+        if parent is None and place_here is not None:
+            list_place = place_here
+        plan_here = in_plan and not catalog.cues.done_word.search(clause_text)
+        in_plan = in_plan or bool(catalog.cues.plan_word.search(clause_text))
+        last_claim = None
         if not items:
             previous_scope = clause_text
             continue
         _runs(text, items, catalog)
+        head = text[clause.start : items[0].mention.start]
+        if governing and _is_verbless(_without_places(doc, clause.start, head), catalog):
+            clause_governing = governing
+        else:
+            clause_governing, governing = "", _governing_prefix(head, catalog)
         for item in items:
             unit = item.mention.unit
-            scope = _prepare(_scope(text, clause, items, item), catalog)
+            scope = _prepare(_scope(text, clause, items, item, catalog, governing=clause_governing), catalog)
+            scope = _respective_reading(scope, items, item, catalog)
             clause_scope = _prepare(_clause_scope(text, clause, items, item), catalog)
             claim = _classify(scope, clause_scope, unit, catalog)
             if claim is None and previous_scope and _leans_on_previous(text, clause, items, item, catalog):
                 # the clauses are read as one, so cues may span them (贫困人口3.6万人,…减少到1200人)
-                carried = _prepare(_scope(text, clause, items, item, prefix=previous_scope), catalog)
+                carried = _prepare(_scope(text, clause, items, item, catalog, prefix=previous_scope), catalog)
                 claim = _classify(carried, _prepare(previous_scope, catalog) + clause_scope, unit, catalog)
                 if claim is not None:
                     claim = _Claim(claim.metric, claim.rule + "+carry_over")
                     scope = carried
-            if claim is None:
+            if claim is None and parent is not None and _is_place_part(doc, clause, item, parent[0]):
+                # 全市贫困人口11662人(康平7418人、新民1854人): a breakdown by county of the number before it
+                claim = _Claim(parent[1].metric, parent[1].rule + "+breakdown")
+            if claim is None or plan_here:
                 _add_unclassified(result, item.mention, sentence_text)
                 continue
-            owner = _owner(doc, catalog, clause, item, carried_place)
+            last_claim = (item.mention, claim)
+            owner = _owner(doc, catalog, clause, item, clause_place)
             if owner is None:
                 continue
             year, period_start = _year_for(doc, item, items, clause, sentence, times, anchor, quiet_times)
@@ -366,6 +432,49 @@ def _extract_sentence(
                     )
                 )
         previous_scope = clause_text
+
+
+def _opens_breakdown(text: str, clause: _Span, last: tuple[NumberMention, _Claim] | None) -> bool:
+    """The clause opens a parenthesis right after the previous clause's last (claimed) number."""
+    if last is None or clause.start == 0 or text[clause.start - 1] not in "(（":
+        return False
+    return not any(ch.isdigit() for ch in text[last[0].end : clause.start - 1])
+
+
+def _is_place_part(doc: _Document, clause: _Span, item: _Item, parent: NumberMention) -> bool:
+    """A county named right before the number, counted with the whole's measure word
+    (60个重点贫困村(康平43个、新民7个)); not a sub-group (其中建档立卡户6842户)."""
+    mention = item.mention
+    if not (mention.unit == parent.unit or mention.surface_unit[-1:] == parent.surface_unit[-1:]):
+        return False
+    places = doc.places_between(clause.start, mention.start)
+    return (
+        bool(places) and places[-1].level == "county" and not doc.text[places[-1].end : mention.start].strip()
+    )
+
+
+def _without_places(doc: _Document, offset: int, words: str) -> str:
+    """`words` (starting at `offset` in the text) with the place names in it removed."""
+    places = doc.places_between(offset, offset + len(words))
+    for place in reversed(places):
+        start, end = place.start - offset, min(place.end - offset, len(words))
+        words = words[:start] + words[end:]
+    return words
+
+
+def _respective_reading(scope: str, items: list[_Item], item: _Item, catalog: Catalog) -> str:
+    """城乡居民人均可支配收入分别达到◇、◆: the n-th member of a 分别 list reads a joint subject
+    (城乡) as its n-th part (农村)."""
+    before = scope.split(_RESPECTIVELY, 1)
+    if len(before) < 2:
+        return scope
+    members = [i for i in items if i.run == item.run]
+    index = members.index(item)
+    for joint_words, parts in catalog.cues.respectively_pairs:
+        for joint in joint_words:
+            if joint in before[0] and index < len(parts):
+                return before[0].replace(joint, parts[index], 1) + _RESPECTIVELY + before[1]
+    return scope
 
 
 def _leans_on_previous(text: str, clause: _Span, items: list[_Item], item: _Item, catalog: Catalog) -> bool:

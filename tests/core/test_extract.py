@@ -131,6 +131,48 @@ CASES = [
     ("建成村级光伏电站48座,总装机规模9600千瓦。", {("pv_capacity", 9.6, None)}),
     # full-width digits are read after cleaning; here the extractor sees half-width text
     ("全县贫困发生率下降到1.02%。", {("poverty_incidence", 1.02, None)}),
+    # a verb before a list governs every member: 、 lists and verbless clauses after a comma
+    (
+        "截至2019年底,全县仍有贫困村23个、贫困户4120户、贫困人口9876人。",
+        {
+            ("poor_villages", 23, 2019),
+            ("remaining_poor_households", 4120, 2019),
+            ("remaining_poor_population", 9876, 2019),
+        },
+    ),
+    (
+        "2018年累计退出贫困村31个,贫困人口8120户26543人。",
+        {
+            ("exited_poor_villages", 31, 2018),
+            ("exited_poor_households", 8120, 2018),
+            ("exited_poor_population", 26543, 2018),
+        },
+    ),
+    # ... and a verb after the list governs the members before it
+    (
+        "2018年,全县12个贫困村、5230户17345人实现脱贫退出。",
+        {
+            ("exited_poor_villages", 12, 2018),
+            ("exited_poor_households", 5230, 2018),
+            ("exited_poor_population", 17345, 2018),
+        },
+    ),
+    # the words after an enumeration mark belong to the next member, not to the one before
+    (
+        "累计整合涉农资金12.5亿元、发放扶贫小额贷款3.2亿元。",
+        {("poverty_funds_invested", 1_250_000_000, None), ("microcredit_loans", 320_000_000, None)},
+    ),
+    # a plan word governs the rest of its sentence
+    ("今年将确保45个贫困村出列,9800人脱贫,剩余贫困人口1200人。", set()),
+    ("今年计划脱贫3000人,截至目前已脱贫2100人。", {("exited_poor_population", 2100, 2019)}),
+    # 脱贫退出 / 脱贫摘帽 said of people are figures; of the county, the campaign
+    (
+        "2019年全县1020户3460人脱贫退出,贫困县脱贫摘帽工作通过验收。",
+        {("exited_poor_households", 1020, 2019), ("exited_poor_population", 3460, 2019)},
+    ),
+    # two subjects sharing one 分别 list pair in order: the second is the rural one
+    ("城镇和农村居民人均可支配收入分别达到28460元、11230元。", {("rural_income_per_capita", 11230, None)}),
+    ("城乡居民人均可支配收入分别为30125元和12876元。", {("rural_income_per_capita", 12876, None)}),
 ]
 
 
@@ -206,3 +248,23 @@ def test_without_a_subject_county_no_fact_is_attributed(catalog, places):
         "贫困发生率降至0.5%。", subject=None, published=None, catalog=catalog, places=places
     )
     assert result.facts == []
+
+
+def test_a_breakdown_by_county_in_parentheses_gives_each_county_its_figure(catalog, places):
+    text = "全市脱贫建档立卡贫困人口8650人(石阡5210人、思南3440人)和贫困村52个(石阡30个、思南22个)。"
+    subject = _county(places, "石阡县")
+    result = extract_facts(
+        text, subject=subject, published=dt.date(2019, 12, 20), catalog=catalog, places=places
+    )
+    found = {(f.county_name, f.metric_code, f.value) for f in result.facts}
+    assert found == {
+        ("石阡县", "exited_poor_population", 5210),
+        ("思南县", "exited_poor_population", 3440),
+        ("石阡县", "poor_villages", 30),
+        ("思南县", "poor_villages", 22),
+    }  # the prefecture's totals belong to no county
+
+
+def test_a_sub_group_in_parentheses_is_not_a_breakdown(catalog, places):
+    found, _ = facts_of("全县改造农村危房9200户(其中建档立卡户改造4100户)。", catalog, places)
+    assert found == {("housing_renovated_households", 9200, None)}
