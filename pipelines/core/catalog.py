@@ -95,6 +95,7 @@ class Cues:
     governing_filler: re.Pattern[str]  # words a verbless list member may have besides its noun
     respectively_pairs: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]  # (joint words, parts)
     plan_word: re.Pattern[str]
+    purpose_opening: re.Pattern[str]  # a clause opening with a purpose word (cues.yaml purpose_words)
     done_word: re.Pattern[str]
 
 
@@ -239,6 +240,9 @@ def _parse_cues(data: dict, path: Path) -> Cues:
             (tuple(pair["joint"]), tuple(pair["parts"])) for pair in data["respectively_pairs"]
         ),
         plan_word=_words(data["plan_governs_sentence"]["plan"], f"{path.name}: plan_governs_sentence"),
+        purpose_opening=_compile(
+            r"\s*(?:" + _alternation(data["purpose_words"]) + ")", f"{path.name}: purpose_words"
+        ),
         done_word=_words(data["plan_governs_sentence"]["done"], f"{path.name}: plan_governs_sentence"),
         bare_zero_end=_compile(
             r"\s*(?:" + _alternation(data["from_to"]["lowering_verbs"]) + r")(?:了)?(?:到|至|为)\s*(0|零)"

@@ -346,7 +346,7 @@ def _extract_sentence(
     in_plan = False  # a plan word earlier in the sentence (今年将确保…,5852人脱贫)
     last_claim: tuple[NumberMention, _Claim] | None = None  # the clause's last number, if claimed
     list_place: tuple[str, County | None] | None = None  # the place of the last clause that named one
-    for clause in clauses:
+    for index, clause in enumerate(clauses):
         items = [_Item(m) for m in mentions if clause.start <= m.start < clause.end]
         clause_text = text[clause.start : clause.end]
         parent = last_claim if _opens_breakdown(text, clause, last_claim) else None
@@ -376,6 +376,8 @@ def _extract_sentence(
             unit = item.mention.unit
             scope = _prepare(_scope(text, clause, items, item, catalog, governing=clause_governing), catalog)
             scope = _respective_reading(scope, items, item, catalog)
+            if item.run == items[-1].run and index + 1 < len(clauses):
+                scope += _purpose(text, clauses[index + 1], catalog)
             clause_scope = _prepare(_clause_scope(text, clause, items, item), catalog)
             claim = _classify(scope, clause_scope, unit, catalog)
             if claim is None and previous_scope and _leans_on_previous(text, clause, items, item, catalog):
@@ -432,6 +434,12 @@ def _extract_sentence(
                     )
                 )
         previous_scope = clause_text
+
+
+def _purpose(text: str, following: _Span, catalog: Catalog) -> str:
+    """The next clause when it says what this clause's figure was for (…,实施产业扶贫项目216个)."""
+    words = text[following.start : following.end]
+    return _prepare(words, catalog) if catalog.cues.purpose_opening.match(words) else ""
 
 
 def _opens_breakdown(text: str, clause: _Span, last: tuple[NumberMention, _Claim] | None) -> bool:

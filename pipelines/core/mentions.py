@@ -46,6 +46,13 @@ def _noun_before(nouns: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(rf"(?:{alternation})(?:数量|总数)?(?:有|共有|共|为|达|达到)?$")
 
 
+@cache
+def _noun_after_modifier(nouns: tuple[str, ...]) -> re.Pattern[str]:
+    alternation = "|".join(re.escape(n) for n in sorted(nouns, key=len, reverse=True) if len(n) > 1)
+    # not the head of a compound (村民, 村级, 村委)
+    return re.compile(rf"[\u4e00-\u9fff]{{1,4}}?(?:{alternation})(?![民级委务干集组庄])")
+
+
 @dataclass(frozen=True)
 class MentionFinder:
     pattern: re.Pattern[str]
@@ -101,6 +108,10 @@ class MentionFinder:
         following = text[unit_end : unit_end + 8]
         for unit_def in candidates:
             if unit_def.nouns and any(following.startswith(n) for n in unit_def.nouns):
+                return unit_def
+        for unit_def in candidates:
+            # 8个整村推进贫困村: a few words may qualify the noun between the measure word and it
+            if unit_def.nouns and _noun_after_modifier(unit_def.nouns).match(text, unit_end):
                 return unit_def
         preceding = text[max(0, number_start - 12) : number_start]
         for unit_def in candidates:

@@ -173,6 +173,23 @@ CASES = [
     # two subjects sharing one 分别 list pair in order: the second is the rural one
     ("城镇和农村居民人均可支配收入分别达到28460元、11230元。", {("rural_income_per_capita", 11230, None)}),
     ("城乡居民人均可支配收入分别为30125元和12876元。", {("rural_income_per_capita", 12876, None)}),
+    # status words: 结存 is what is left, 销号 an exit, a fall of the registry people lifted out
+    (
+        "到2018年底,全县结存贫困人口1260户3390人。",
+        {("remaining_poor_households", 1260, 2018), ("remaining_poor_population", 3390, 2018)},
+    ),
+    ("2017年共有1530户贫困户脱贫销号。", {("exited_poor_households", 1530, 2017)}),
+    ("2014年至2016年,贫困人口累计减少21500人。", {("exited_poor_population", 21500, 2016)}),
+    # the number before its noun is the registry only when nothing else happens to it
+    ("全县4870户贫困户实现光伏收益全覆盖。", set()),
+    ("全县辖16个乡镇、215个村。", {("administrative_villages", 215, None)}),
+    ("8个整村推进贫困村全部脱贫出列。", {("exited_poor_villages", 8, None), ("poor_villages", 8, None)}),
+    ("农牧民人均可支配收入达到10450元。", {("rural_income_per_capita", 10450, None)}),
+    ("2018年全县贫困户收入达到6320元。", {("poor_income_per_capita", 6320, 2018)}),
+    # general funds and loans, not a sector's, nor a fund that backs loans
+    ("五年来统筹投入各项资金21.3亿元。", {("poverty_funds_invested", 2_130_000_000, 2019)}),
+    ("累计投入资金2.1亿元,实施道路硬化项目36个。", set()),
+    ("累计发放金融贷款8.6亿元,贷款风险补偿基金达到3000万元。", {("microcredit_loans", 860_000_000, None)}),
 ]
 
 
@@ -251,15 +268,15 @@ def test_without_a_subject_county_no_fact_is_attributed(catalog, places):
 
 
 def test_a_breakdown_by_county_in_parentheses_gives_each_county_its_figure(catalog, places):
-    text = "全市脱贫建档立卡贫困人口8650人(石阡5210人、思南3440人)和贫困村52个(石阡30个、思南22个)。"
+    text = "全市有建档立卡贫困人口8650人(石阡5210人、思南3440人)和贫困村52个(石阡30个、思南22个)。"
     subject = _county(places, "石阡县")
     result = extract_facts(
         text, subject=subject, published=dt.date(2019, 12, 20), catalog=catalog, places=places
     )
     found = {(f.county_name, f.metric_code, f.value) for f in result.facts}
     assert found == {
-        ("石阡县", "exited_poor_population", 5210),
-        ("思南县", "exited_poor_population", 3440),
+        ("石阡县", "registered_poor_population", 5210),
+        ("思南县", "registered_poor_population", 3440),
         ("石阡县", "poor_villages", 30),
         ("思南县", "poor_villages", 22),
     }  # the prefecture's totals belong to no county
