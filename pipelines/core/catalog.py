@@ -91,6 +91,7 @@ class Cues:
     qualifier_after: tuple[str, ...]
     from_to_gap: re.Pattern[str]  # what stands between the two ends of a from–to
     bare_zero_end: re.Pattern[str]  # a lowering from–to ending in a bare 0; group 1 is the zero
+    bare_zero_rate: re.Pattern[str]  # a rate falling to a bare 0 (贫困发生率下降为0); group 1 is the zero
     governing_nouns: tuple[str, ...]  # the nouns figures are counted in (cues.yaml governing.nouns)
     governing_filler: re.Pattern[str]  # words a verbless list member may have besides its noun
     respectively_pairs: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]  # (joint words, parts)
@@ -244,6 +245,12 @@ def _parse_cues(data: dict, path: Path) -> Cues:
             r"\s*(?:" + _alternation(data["purpose_words"]) + ")", f"{path.name}: purpose_words"
         ),
         done_word=_words(data["plan_governs_sentence"]["done"], f"{path.name}: plan_governs_sentence"),
+        bare_zero_rate=_compile(
+            r"(?:" + _alternation(data["from_to"]["zero_rates"]) + r")[^\d,，。;；]{0,4}?"
+            r"(?:" + _alternation(data["from_to"]["lowering_verbs"]) + r")(?:了)?(?:到|至|为)\s*(0|零)"
+            r"(?![\d.%％万亿])",
+            f"{path.name}: from_to.zero_rates",
+        ),
         bare_zero_end=_compile(
             r"\s*(?:" + _alternation(data["from_to"]["lowering_verbs"]) + r")(?:了)?(?:到|至|为)\s*(0|零)"
             r"(?![\d.%％万亿])",

@@ -145,7 +145,8 @@ def extract_facts(
 
 
 def _with_bare_zero_ends(text: str, mentions: list[NumberMention], catalog: Catalog) -> list[NumberMention]:
-    """Add the unitless zero that ends a lowering from–to (贫困发生率由16.2%降至0) as a mention."""
+    """Add the unitless zero that ends a lowering from–to (贫困发生率由16.2%降至0) or a rate's fall
+    (贫困发生率下降为0) as a mention."""
     extra = []
     for mention in mentions:
         if mention.unit != "percent":
@@ -165,6 +166,11 @@ def _with_bare_zero_ends(text: str, mentions: list[NumberMention], catalog: Cata
                     phrase=m.group(1),
                 )
             )
+    taken = {m.start for m in [*mentions, *extra]}
+    for m in catalog.cues.bare_zero_rate.finditer(text):
+        start, end = m.span(1)
+        if start not in taken:
+            extra.append(NumberMention(start, end, start, end, 0.0, "percent", "%", None, m.group(1)))
     return sorted([*mentions, *extra], key=lambda m: m.start) if extra else mentions
 
 

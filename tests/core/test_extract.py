@@ -190,6 +190,16 @@ CASES = [
     ("五年来统筹投入各项资金21.3亿元。", {("poverty_funds_invested", 2_130_000_000, 2019)}),
     ("累计投入资金2.1亿元,实施道路硬化项目36个。", set()),
     ("累计发放金融贷款8.6亿元,贷款风险补偿基金达到3000万元。", {("microcredit_loans", 860_000_000, None)}),
+    ("到2019年底,全县贫困发生率下降为0。", {("poverty_incidence", 0, 2019)}),
+    # figures of several counties together are none of them
+    ("截至2019年,这6个县累计退出贫困村312个。", set()),
+    # villages that qualify another noun are not a count of villages
+    ("全县已建成36个贫困村光伏电站。", set()),
+    # 预计全年 in a work report estimates the year just ending: not a plan for what follows
+    (
+        "预计全年地区生产总值增长8%;农村常住居民人均可支配收入11850元。",
+        {("rural_income_per_capita", 11850, None)},
+    ),
 ]
 
 
