@@ -96,6 +96,8 @@ class Cues:
     governing_filler: re.Pattern[str]  # words a verbless list member may have besides its noun
     respectively_pairs: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]  # (joint words, parts)
     plan_word: re.Pattern[str]
+    plan_heading: re.Pattern[str]  # a section heading that announces plans (cues.yaml sections)
+    work_report_title: re.Pattern[str]
     purpose_opening: re.Pattern[str]  # a clause opening with a purpose word (cues.yaml purpose_words)
     done_word: re.Pattern[str]
 
@@ -243,6 +245,10 @@ def _parse_cues(data: dict, path: Path) -> Cues:
         plan_word=_words(data["plan_governs_sentence"]["plan"], f"{path.name}: plan_governs_sentence"),
         purpose_opening=_compile(
             r"\s*(?:" + _alternation(data["purpose_words"]) + ")", f"{path.name}: purpose_words"
+        ),
+        plan_heading=_words(data["sections"]["plan_headings"], f"{path.name}: sections.plan_headings"),
+        work_report_title=_words(
+            data["sections"]["work_report_titles"], f"{path.name}: sections.work_report_titles"
         ),
         done_word=_words(data["plan_governs_sentence"]["done"], f"{path.name}: plan_governs_sentence"),
         bare_zero_rate=_compile(

@@ -110,15 +110,23 @@ def extract_facts(
     result = Extraction()
     if not mentions:
         return result
-    times = find_time_expressions(text, pub_year)  # sorted by start
+    work_report = bool(catalog.cues.work_report_title.search(text, 0, _WORK_REPORT_TITLE_WITHIN))
+    times = find_time_expressions(text, pub_year, work_report=work_report)  # sorted by start
     time_starts = [t.start for t in times]
     place_mentions = places.find_places(text) if places is not None else []
     doc = _Document(text, subject, pub_year, place_mentions, places.gazetteer if places is not None else None)
     seen: set[tuple[str, str, float]] = set()
     mention_iter = iter(mentions)
     pending = next(mention_iter, None)
+    section_anchor: TimeExpr | None = None  # the year of the last heading that named one
+    in_plan_section = False
     for para in _PARAGRAPH.finditer(text):
-        anchor: TimeExpr | None = None
+        para_times = times[bisect_left(time_starts, para.start()) : bisect_left(time_starts, para.end())]
+        if _is_heading(para.group(0)):
+            years = [t for t in para_times if t.year is not None]
+            in_plan_section = bool(catalog.cues.plan_heading.search(para.group(0)))
+            section_anchor = years[0] if years else None
+        anchor: TimeExpr | None = section_anchor
         for sent in _SENTENCE.finditer(text, para.start(), para.end()):
             s_start, s_end = sent.start(), sent.end()
             sentence_times = times[bisect_left(time_starts, s_start) : bisect_left(time_starts, s_end)]
@@ -127,7 +135,10 @@ def extract_facts(
                 if pending.start >= s_start:
                     sentence_mentions.append(pending)
                 pending = next(mention_iter, None)
-            if sentence_mentions:
+            if sentence_mentions and in_plan_section:
+                for mention in sentence_mentions:
+                    _add_unclassified(result, mention, text[s_start:s_end].strip())
+            elif sentence_mentions:
                 _extract_sentence(
                     doc,
                     catalog,
@@ -142,6 +153,16 @@ def extract_facts(
             if anchors:
                 anchor = anchors[-1]
     return result
+
+
+_WORK_REPORT_TITLE_WITHIN = 400  # characters: a work report says so in its title or first lines
+_HEADING_MAX = 30
+
+
+def _is_heading(line: str) -> bool:
+    """A short line of its own without a sentence's punctuation: 一、2019年工作回顾, 二、主要做法."""
+    stripped = line.strip()
+    return 0 < len(stripped) <= _HEADING_MAX and not any(ch in stripped for ch in "。,，;；！？!?")
 
 
 def _with_bare_zero_ends(text: str, mentions: list[NumberMention], catalog: Catalog) -> list[NumberMention]:

@@ -2,7 +2,8 @@
 
 2014年底 → 2014; 截至2018年底 → 2018 (an as-of anchor); 2016年以来 → the report's year, period
 starting 2016; 2017~2019年 → 2019, period starting 2017 (or one year per item with 分别);
-目前 / 今年 / 截至目前 → the publication year; 去年 → the year before. Without a publication
+目前 / 今年 / 截至目前 / 过去五年 → the publication year; 去年 / 过去一年 → the year before;
+"十三五"期间 → 2020, period starting 2016. Without a publication
 date, expressions relative to it give no year: the year is never invented.
 """
 
@@ -16,8 +17,14 @@ MIN_YEAR, MAX_YEAR = 1949, 2035
 _Y = r"((?:19|20)\d{2})"
 
 _NOW_WORDS = "截至目前|截止目前|截至当前|到目前为止|至今|目前|当前|如今|现在|今年"
-# (?:近|这)?[两三四五六七八九十]年来, spelled out so that every alternative starts with a literal
-_YEARS_SINCE = "|".join(f"{pre}{n}年来" for pre in ("近", "这", "") for n in "两三四五六七八九十")
+# (?:近|这|过去)?[两三四五六七八九十]年(来)?, spelled out so that every alternative starts with a literal
+_YEARS_SINCE = "|".join(
+    [f"{pre}{n}年来" for pre in ("近", "这", "") for n in "两三四五六七八九十"]
+    + [f"过去{n}年" for n in "两三四五六七八九十"]
+    + [r"过去\d{1,2}年", r"近\d{1,2}年来?"]
+)
+# The five-year plans: "十三五"期间 is 2016–2020, its figures dated at the period's end
+_FIVE_YEAR_PLANS = {"十一五": 2006, "十二五": 2011, "十三五": 2016, "十四五": 2021}
 # Speed: each pattern starts with a literal or a choice of literals (never an optional group or a
 # lookbehind), so `re` skips in C to the next place it can match instead of trying the pattern at
 # every character. Hence the year's "no digit before" test sits after it, as a five-wide
@@ -35,9 +42,13 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         "point",
         re.compile(rf"{_Y}(?<!\d{{5}})\s*(?:年(?:底|末|度|初|前|上半年|下半年)?|-\d{{1,2}}-\d{{1,2}})"),
     ),
+    ("plan_period", re.compile(r"[“\"]?(十一五|十二五|十三五|十四五)[”\"]?(?:期间|时期|以来)?")),
     ("now", re.compile(f"{_NOW_WORDS}|{_YEARS_SINCE}")),
-    ("last_year", re.compile(r"去年|上一年")),
+    ("last_year", re.compile(r"去年|上一年|过去一年|过去的一年")),
 ]
+# A government work report is delivered early in the year and reviews the one before: its 一年来
+# is the year before, too.
+_WORK_REPORT_LAST_YEAR = re.compile(r"一年来")
 _SINCE_FROM = "自从"  # an optional 自 / 从 right before a "since" year belongs to the expression
 
 
@@ -53,7 +64,7 @@ class TimeExpr:
     @property
     def is_anchor(self) -> bool:
         """Whether later sentences of the paragraph may take their year from this expression."""
-        return self.kind in ("as_of", "now", "since")
+        return self.kind in ("as_of", "now", "since", "last_year")
 
 
 def _valid(year: int | None) -> int | None:
@@ -72,6 +83,9 @@ def _expr(kind: str, m: re.Match[str], start: int, pub_year: int | None) -> Time
     if kind in ("as_of", "point"):
         year = _valid(int(m.group(1)))
         return TimeExpr(start, m.end(), kind, year, None) if year else None
+    if kind == "plan_period":
+        first = _FIVE_YEAR_PLANS[m.group(1)]
+        return TimeExpr(start, m.end(), "range", first + 4, first, tuple(range(first, first + 5)))
     if kind == "now":
         return TimeExpr(start, m.end(), kind, pub_year, None)
     return TimeExpr(start, m.end(), kind, pub_year - 1 if pub_year else None, None)
@@ -95,11 +109,14 @@ class _Spans:
         self.ends.insert(i, end)
 
 
-def find_time_expressions(text: str, pub_year: int | None) -> list[TimeExpr]:
-    """All time expressions in `text`, non-overlapping, earlier patterns winning ties."""
+def find_time_expressions(text: str, pub_year: int | None, *, work_report: bool = False) -> list[TimeExpr]:
+    """All time expressions in `text`, non-overlapping, earlier patterns winning ties.
+
+    In a government work report (`work_report`) 一年来 means the year before publication."""
     taken = _Spans()
     found: list[TimeExpr] = []
-    for kind, pattern in _PATTERNS:
+    patterns = _PATTERNS + ([("last_year", _WORK_REPORT_LAST_YEAR)] if work_report else [])
+    for kind, pattern in patterns:
         previous_end = 0
         for m in pattern.finditer(text):
             start = m.start()

@@ -295,3 +295,21 @@ def test_a_breakdown_by_county_in_parentheses_gives_each_county_its_figure(catal
 def test_a_sub_group_in_parentheses_is_not_a_breakdown(catalog, places):
     found, _ = facts_of("全县改造农村危房9200户(其中建档立卡户改造4100户)。", catalog, places)
     assert found == {("housing_renovated_households", 9200, None)}
+
+
+def test_a_heading_dates_its_section_and_a_plan_heading_makes_plans(catalog, places):
+    text = (
+        "2020年石阡县人民政府工作报告\n"
+        "一、2019年工作回顾\n"
+        "脱贫攻坚取得决定性胜利。全县12个贫困村出列,8450人脱贫。\n"
+        "二、2020年工作安排\n"
+        "全县剩余贫困人口1200人全部脱贫。\n"
+    )
+    found, _ = facts_of(text, catalog, places, published=dt.date(2020, 5, 20))
+    assert found == {("exited_poor_villages", 12, 2019), ("exited_poor_population", 8450, 2019)}
+
+
+def test_a_work_report_reviews_the_year_before(catalog, places):
+    text = "石阡县人民政府工作报告\n一年来,全县实现脱贫3260人。"
+    found, _ = facts_of(text, catalog, places, published=dt.date(2020, 1, 8))
+    assert found == {("exited_poor_population", 3260, 2019)}

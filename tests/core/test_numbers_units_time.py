@@ -152,3 +152,18 @@ def test_a_frame_with_words_that_are_not_a_list_is_a_catalog_error(tmp_path):
             "  - {code: x, name_zh: 甲, name_en: X, unit: household, category: c, description: d,\n"
             "     frames: [{subject: 搬迁户}]}\n",
         )
+
+
+def test_five_year_plans_and_past_years_name_their_end():
+    (plan,) = find_time_expressions("“十三五”期间", 2021)
+    assert (plan.year, plan.period_start) == (2020, 2016)
+    (past,) = find_time_expressions("过去5年", 2020)
+    assert past.year == 2020
+    (last,) = find_time_expressions("过去一年", 2020)
+    assert last.year == 2019
+
+
+def test_a_work_reports_year_gone_by_is_the_year_before():
+    assert find_time_expressions("一年来,全县", 2020) == []
+    (expr,) = find_time_expressions("一年来,全县", 2020, work_report=True)
+    assert expr.year == 2019
