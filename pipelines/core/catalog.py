@@ -32,15 +32,15 @@ class AlsoRule:
 @dataclass(frozen=True)
 class Frame:
     """A metric as words: a number is the metric when its scope names one of the `subject` words
-    (what is counted: 贫困人口, 贫困村, 扶贫车间) and, if the frame has any, one of the `status` words
-    (what happened to it: 脱贫, 出列, 搬迁), in any order."""
+    (what is counted: 贫困人口, 贫困村, 扶贫车间) and one of the `status` words (what happened to it:
+    脱贫, 出列, 搬迁), in any order. A frame may give only one of the two."""
 
-    subject: re.Pattern[str]
+    subject: re.Pattern[str] | None
     status: re.Pattern[str] | None
     subject_words: tuple[str, ...] = ()
 
     def matches(self, scope: str) -> bool:
-        return self.subject.search(scope) is not None and (
+        return (self.subject is None or self.subject.search(scope) is not None) and (
             self.status is None or self.status.search(scope) is not None
         )
 
@@ -189,13 +189,15 @@ def _words(words: object, where: str) -> re.Pattern[str]:
 
 
 def _parse_frame(spec: object, where: str) -> Frame:
-    if not isinstance(spec, dict) or "subject" not in spec or set(spec) - {"subject", "status"}:
-        raise CatalogError(f"{where}: a frame is {{subject: [words], status: [words]}} (status optional)")
-    status = spec.get("status")
+    if not isinstance(spec, dict) or not spec or set(spec) - {"subject", "status"}:
+        raise CatalogError(
+            f"{where}: a frame is {{subject: [words], status: [words]}} (either may be left out)"
+        )
+    subject, status = spec.get("subject"), spec.get("status")
     return Frame(
-        subject=_words(spec["subject"], f"{where} subject"),
+        subject=_words(subject, f"{where} subject") if subject is not None else None,
         status=_words(status, f"{where} status") if status is not None else None,
-        subject_words=tuple(spec["subject"]),
+        subject_words=tuple(subject or ()),
     )
 
 
