@@ -361,7 +361,7 @@ def _extract_sentence(
     previous_scope = ""
     carried_place: tuple[str, County | None] | None = None
     clauses = _clauses(text, sentence)
-    last_from_year: tuple[int | None, int | None] = (None, None)
+    last_end_year: dict[str, tuple[int | None, int | None]] = {"from": (None, None), "to": (None, None)}
     quiet_times = [
         t
         for t in times
@@ -425,11 +425,12 @@ def _extract_sentence(
             if owner is None:
                 continue
             year, period_start = _year_for(doc, item, items, clause, sentence, times, anchor, quiet_times)
-            if item.from_to == "from":
-                # 从2013年底的4.3万人减少到…,贫困发生率从15.2%下降到0.8%: a parallel from–to shares its start
+            if item.from_to is not None:
+                # 从2013年底的4.3万人减少到2019年底的…,贫困发生率从15.2%下降到0.8%: a parallel from–to
+                # shares its start and its end
                 if year is None:
-                    year, period_start = last_from_year
-                last_from_year = (year, period_start)
+                    year, period_start = last_end_year[item.from_to]
+                last_end_year[item.from_to] = (year, period_start)
             if year is not None and doc.pub_year is not None and year > doc.pub_year:
                 continue  # a target for a later year, not an achievement
             metrics = [(claim.metric, claim.rule)]
@@ -620,14 +621,23 @@ def _year_for(
         first_from = run[0].mention
         last_from = [i for i in run if i.from_to == "from"][-1].mention
         first_to = next(i for i in run if i.from_to == "to").mention
+        window = max(clause.start, first_from.start - 16)
+        marker = max(
+            doc.text.rfind("由", window, first_from.start), doc.text.rfind("从", window, first_from.start)
+        )
+        marker = marker if marker >= 0 else first_from.start
+        inner = _last_before(times, marker, first_from.start)  # 由2014年底的3.6万人
+        outer = _last_before(times, window, marker)  # 2018年底贫困村由65个…
+        own_end = _last_before(times, last_from.end, first_to.start)  # …减少到2019年的1200人
         if item.from_to == "from":
-            expr = _last_before(times, max(clause.start, first_from.start - 16), first_from.start)
+            # a time before 由 dates the start only when the end has a time of its own
+            expr = inner or (outer if own_end else None)
             return (expr.year, expr.period_start) if expr else (None, None)
-        expr = _last_before(times, last_from.end, first_to.start)
+        expr = own_end or (outer if inner is None else None)
         if expr:
             return expr.year, expr.period_start
         # the end of 由2015年底的20.9%下降到0.06% takes its time from the context, not the start
-        times = [t for t in times if not (first_from.start - 16 <= t.start < first_from.start)]
+        times = [t for t in times if not (window <= t.start < first_from.start)]
     respective = _respective_year(doc, item, items, clause, sentence, times)
     if respective is not None:
         return respective, None
@@ -636,12 +646,26 @@ def _year_for(
         return in_clause.year, in_clause.period_start
     # a later clause's time counts only when that clause states no number of its own
     # (…建成光伏电站45个,2018年10月27日实现全部并网发电), not in 有贫困人口3.6万人,2019年减少到1200人
-    in_sentence = _last_before(times, sentence.start, start) or _first_after(quiet_times, start, sentence.end)
+    # and a time that dates a number of its own (由2014年的3.6万人) does not date the clauses after it
+    own_times = [t for t in times if t.start >= clause.start or not _dates_its_number(doc.text, t)]
+    in_sentence = _last_before(own_times, sentence.start, start) or _first_after(
+        quiet_times, start, sentence.end
+    )
     if in_sentence:
         return in_sentence.year, in_sentence.period_start
     if anchor is not None:
         return anchor.year, anchor.period_start
     return None, None
+
+
+_DATES_ITS_NUMBER = re.compile(
+    r"的?\s*(?![\d零一二两三四五六七八九十]{1,2}\s*[月日])[\d零一二两三四五六七八九十]"
+)
+
+
+def _dates_its_number(text: str, expr: TimeExpr) -> bool:
+    """2014年的3.6万人, 2015年底20.9%: the time is an attribute of the number right after it."""
+    return _DATES_ITS_NUMBER.match(text, expr.end) is not None
 
 
 def _last_before(times: list[TimeExpr], start: int, end: int) -> TimeExpr | None:

@@ -43,7 +43,11 @@ _NUMERAL_CHAR = re.compile(rf"[\d{_CHINESE_DIGIT_CHARS}]")
 def _noun_before(nouns: tuple[str, ...]) -> re.Pattern[str]:
     """贫困村28个, 行政村共有180个: a measure word's noun may also stand before the number."""
     alternation = "|".join(re.escape(n) for n in sorted(nouns, key=len, reverse=True))
-    return re.compile(rf"(?:{alternation})(?:数量|总数)?(?:有|共有|共|为|达|达到)?$")
+    # 贫困村由65个减少到12个: the noun also governs both ends of a from–to
+    return re.compile(
+        rf"(?:{alternation})(?:数量|总数)?(?:(?:有|共有|共|为|达|达到|由|从)?"
+        rf"|(?:由|从)[^,，。;；]{{0,12}}?(?:到|至|为))$"
+    )
 
 
 @cache

@@ -191,6 +191,19 @@ CASES = [
     ("累计投入资金2.1亿元,实施道路硬化项目36个。", set()),
     ("累计发放金融贷款8.6亿元,贷款风险补偿基金达到3000万元。", {("microcredit_loans", 860_000_000, None)}),
     ("到2019年底,全县贫困发生率下降为0。", {("poverty_incidence", 0, 2019)}),
+    # a time that dates a number of its own does not date the clauses after it
+    (
+        "截至2019年底,全县贫困人口由2014年的3.6万人减少至1260人,贫困发生率由14.2%下降至0.42%。",
+        {
+            ("registered_poor_population", 36000, 2014),
+            ("remaining_poor_population", 1260, 2019),
+            ("poverty_incidence", 14.2, 2014),
+            ("poverty_incidence", 0.42, 2019),
+        },
+    ),
+    # the noun before a from–to gives both ends their measure word's meaning
+    # (a time before 由 dates the end when the end has none: 2018年底…由65个减少到12个)
+    ("2018年底贫困村由65个减少到12个。", {("poor_villages", 65, None), ("poor_villages", 12, 2018)}),
     # figures of several counties together are none of them
     ("截至2019年,这6个县累计退出贫困村312个。", set()),
     # villages that qualify another noun are not a count of villages
