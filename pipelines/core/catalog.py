@@ -274,6 +274,7 @@ def _parse_units(data: dict, path: Path) -> tuple[tuple[UnitDef, ...], dict[str,
             unit=u["unit"],
             factor=float(u["factor"]),
             nouns=tuple(u.get("noun", [])),
+            in_scope=bool(u.get("in_scope", False)),
         )
         for u in data["units"]
     )

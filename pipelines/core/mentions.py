@@ -65,8 +65,44 @@ class MentionFinder:
     # The words of qualifier_before by length, longest first, when the pattern leaves them out
     # (see _build_finder); None when the pattern matches them itself as group "qb".
     qualifiers_before: tuple[tuple[int, frozenset[str]], ...] | None = None
+    # a noun unit, then a number with a multiplier and no unit (贫困人口3.6万); see units.yaml in_scope
+    bare_multiplier: re.Pattern[str] | None = None
 
     def find(self, text: str) -> list[NumberMention]:
+        found = self._find_with_units(text)
+        bare = self._bare_multiplier_mentions(text, found)
+        return sorted([*found, *bare], key=lambda m: m.start) if bare else found
+
+    def _bare_multiplier_mentions(self, text: str, found: list[NumberMention]) -> list[NumberMention]:
+        """还有贫困人口3.6万: a number with only 万 / 亿 after a noun unit takes the noun's unit."""
+        if self.bare_multiplier is None:
+            return []
+        taken = {m.number_start for m in found}
+        extra = []
+        for m in self.bare_multiplier.finditer(text):
+            if m.start("num") in taken:
+                continue
+            unit_def = self.units[m.group("noun")][0]
+            try:
+                value = parse_number(m.group("num")) * self.multipliers[m.group("mult")] * unit_def.factor
+            except ValueError:
+                continue
+            extra.append(
+                NumberMention(
+                    start=m.start("num"),
+                    end=m.end(),
+                    number_start=m.start("num"),
+                    scope_end=m.end(),
+                    value=_round(value),
+                    unit=unit_def.unit,
+                    surface_unit=m.group("mult"),
+                    qualifier=m.group("qa"),
+                    phrase=text[m.start("num") : m.end()],
+                )
+            )
+        return extra
+
+    def _find_with_units(self, text: str) -> list[NumberMention]:
         found = []
         previous_end = 0
         for match in self.pattern.finditer(text):
@@ -174,12 +210,18 @@ def _build_finder(catalog: Catalog) -> MentionFinder:
     )
     qualifiers = catalog.cues.qualifier_before
     finder_units = {k: tuple(v) for k, v in units.items()}
+    bare_multiplier = _bare_multiplier_pattern(catalog, unit_alt, mult_alt, qa_alt)
     if any(_NUMERAL_CHAR.search(q) for q in qualifiers):
         # A qualifier that could also be part of a number: let the regex sort it out (slower).
         qb_alt = "|".join(re.escape(q) for q in qualifiers)
         number = rf"(?<![\d.A-Za-z])(?:{ARABIC_NUMBER})|(?<![{_CHINESE_DIGIT_CHARS}第])(?:{CHINESE_NUMBER})"
         pattern = re.compile(rf"(?P<qb>{qb_alt})?(?P<num>{number}){rest}")
-        return MentionFinder(pattern=pattern, units=finder_units, multipliers=catalog.multipliers)
+        return MentionFinder(
+            pattern=pattern,
+            units=finder_units,
+            multipliers=catalog.multipliers,
+            bare_multiplier=bare_multiplier,
+        )
     # Speed: a pattern that starts with a character class lets `re` skip to the next digit in C;
     # an optional qualifier (or a lookbehind) in front makes it try the whole pattern at every
     # character (~5x slower on report text). So the number opens the pattern, its first character
@@ -198,4 +240,18 @@ def _build_finder(catalog: Catalog) -> MentionFinder:
         units=finder_units,
         multipliers=catalog.multipliers,
         qualifiers_before=tuple((n, frozenset(by_length[n])) for n in sorted(by_length, reverse=True)),
+        bare_multiplier=bare_multiplier,
+    )
+
+
+def _bare_multiplier_pattern(
+    catalog: Catalog, unit_alt: str, mult_alt: str, qa_alt: str
+) -> re.Pattern[str] | None:
+    nouns = [u.surface for u in catalog.units if u.in_scope]
+    if not nouns:
+        return None
+    noun_alt = "|".join(re.escape(n) for n in sorted(nouns, key=len, reverse=True))
+    return re.compile(
+        rf"(?P<noun>{noun_alt})(?:有|为|达|达到|共|约|近)?\s*(?P<num>{ARABIC_NUMBER})(?P<mult>万|亿)"
+        rf"(?P<qa>余|多)?(?![\d.]|{unit_alt}|{mult_alt})"
     )

@@ -191,6 +191,8 @@ CASES = [
     ("累计投入资金2.1亿元,实施道路硬化项目36个。", set()),
     ("累计发放金融贷款8.6亿元,贷款风险补偿基金达到3000万元。", {("microcredit_loans", 860_000_000, None)}),
     ("到2019年底,全县贫困发生率下降为0。", {("poverty_incidence", 0, 2019)}),
+    # a number with only 万 after a noun unit takes the noun's unit
+    ("目前全县还有贫困人口1.2万。", {("remaining_poor_population", 12000, 2019)}),
     # a time that dates a number of its own does not date the clauses after it
     (
         "截至2019年底,全县贫困人口由2014年的3.6万人减少至1260人,贫困发生率由14.2%下降至0.42%。",
