@@ -378,9 +378,11 @@ def _extract_sentence(
         clause_text = text[clause.start : clause.end]
         parent = last_claim if _opens_breakdown(text, clause, last_claim) else None
         place_here = _place_in(doc, catalog, clause.start, clause.end)
-        if parent is None and place_here is not None and place_here[0] != "wider":
+        only_wider = not items and _only_names_wider_area(clause_text, catalog)
+        if parent is None and place_here is not None and (place_here[0] != "wider" or only_wider):
             # a county or village named in a clause owns the rest of its sentence; a wider area, its
-            # clause; the counties of a breakdown in parentheses, only their own figures
+            # clause, or the sentence when the clause only names it (在全省,…); the counties of a
+            # breakdown in parentheses, only their own figures
             carried_place = place_here
         clause_place = carried_place
         if _JOINED.match(clause_text) and list_place is not None:
@@ -468,6 +470,15 @@ def _purpose(text: str, following: _Span, catalog: Catalog) -> str:
     """The next clause when it says what this clause's figure was for (…,实施产业扶贫项目216个)."""
     words = text[following.start : following.end]
     return _prepare(words, catalog) if catalog.cues.purpose_opening.match(words) else ""
+
+
+_AROUND_AREA = re.compile(r"^\s*(?:在|从|就)?(?P<area>.+?)(?:范围内|范围|上下|来看|层面|而言)?\s*$")
+
+
+def _only_names_wider_area(clause_text: str, catalog: Catalog) -> bool:
+    """在全省 / 全市范围内: a clause that only names a wider area sets the place of its sentence."""
+    m = _AROUND_AREA.match(clause_text)
+    return m is not None and catalog.cues.wider_area.fullmatch(m.group("area")) is not None
 
 
 def _opens_breakdown(text: str, clause: _Span, last: tuple[NumberMention, _Claim] | None) -> bool:
@@ -664,8 +675,10 @@ _DATES_ITS_NUMBER = re.compile(
 
 
 def _dates_its_number(text: str, expr: TimeExpr) -> bool:
-    """2014年的3.6万人, 2015年底20.9%: the time is an attribute of the number right after it."""
-    return _DATES_ITS_NUMBER.match(text, expr.end) is not None
+    """由2014年的3.6万人: the time is an attribute of the from–to start right after it."""
+    return text[max(0, expr.start - 2) : expr.start].endswith(("由", "从")) and (
+        _DATES_ITS_NUMBER.match(text, expr.end) is not None
+    )
 
 
 def _last_before(times: list[TimeExpr], start: int, end: int) -> TimeExpr | None:

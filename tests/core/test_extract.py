@@ -193,6 +193,19 @@ CASES = [
     ("到2019年底,全县贫困发生率下降为0。", {("poverty_incidence", 0, 2019)}),
     # a number with only 万 after a noun unit takes the noun's unit
     ("目前全县还有贫困人口1.2万。", {("remaining_poor_population", 12000, 2019)}),
+    ("全县17个贫困村全部摘掉穷帽子。", {("exited_poor_villages", 17, None), ("poor_villages", 17, None)}),
+    ("2018年完成脱贫任务3120人。", {("exited_poor_population", 3120, 2018)}),
+    (
+        "全县贫困人口从2014年的4.1万人下降到2018年的0.6万人,累计减少3.5万人。",
+        {
+            ("registered_poor_population", 41000, 2014),
+            ("remaining_poor_population", 6000, 2018),
+            ("exited_poor_population", 35000, 2018),
+        },
+    ),
+    # several counties together, or a clause that only names the province, are no county's
+    ("石阡、思南、印江三县累计脱贫4.2万人。", set()),
+    ("在全省范围内,共有贫困人口86万人。", set()),
     # a time that dates a number of its own does not date the clauses after it
     (
         "截至2019年底,全县贫困人口由2014年的3.6万人减少至1260人,贫困发生率由14.2%下降至0.42%。",
