@@ -372,11 +372,19 @@ def _extract_sentence(
     governing = ""  # the verb of the last clause that had one: verbless clauses after it take it
     in_plan = False  # a plan word earlier in the sentence (今年将确保…,5852人脱贫)
     last_claim: tuple[NumberMention, _Claim] | None = None  # the clause's last number, if claimed
+    breakdown_of: tuple[NumberMention, _Claim] | None = None  # the total a list of counties may break down
     list_place: tuple[str, County | None] | None = None  # the place of the last clause that named one
     for index, clause in enumerate(clauses):
         items = [_Item(m) for m in mentions if clause.start <= m.start < clause.end]
         clause_text = text[clause.start : clause.end]
-        parent = last_claim if _opens_breakdown(text, clause, last_claim) else None
+        total = last_claim or breakdown_of
+        if _opens_breakdown(text, clause, last_claim) or (
+            total is not None and _is_place_list(doc, clause, mentions)
+        ):
+            # 全市贫困人口11662人(康平7418人、新民1854人) / …,其中康平7418人,新民1854人
+            parent = total
+        else:
+            parent = None
         place_here = _place_in(doc, catalog, clause.start, clause.end)
         only_wider = not items and _only_names_wider_area(clause_text, catalog)
         if parent is None and place_here is not None and (place_here[0] != "wider" or only_wider):
@@ -391,6 +399,7 @@ def _extract_sentence(
             list_place = place_here
         plan_here = in_plan and not catalog.cues.done_word.search(clause_text)
         in_plan = in_plan or bool(catalog.cues.plan_word.search(clause_text))
+        breakdown_of = total
         last_claim = None
         if not items:
             previous_scope = clause_text
@@ -422,7 +431,8 @@ def _extract_sentence(
             if claim is None or plan_here:
                 _add_unclassified(result, item.mention, sentence_text)
                 continue
-            last_claim = (item.mention, claim)
+            if parent is None:
+                last_claim = (item.mention, claim)
             owner = _owner(doc, catalog, clause, item, clause_place)
             if owner is None:
                 continue
@@ -486,6 +496,24 @@ def _opens_breakdown(text: str, clause: _Span, last: tuple[NumberMention, _Claim
     if last is None or clause.start == 0 or text[clause.start - 1] not in "(（":
         return False
     return not any(ch.isdigit() for ch in text[last[0].end : clause.start - 1])
+
+
+_PLACE_LIST_FILLER = re.compile(r"其中|分别为|分别是|分别|[、和及与:：。！？!?\s]")
+
+
+def _is_place_list(doc: _Document, clause: _Span, mentions: list[NumberMention]) -> bool:
+    """A clause of county names and numbers only (其中康平7418人、新民1854人)."""
+    places = [p for p in doc.places_between(clause.start, clause.end) if p.level == "county"]
+    numbers = [m for m in mentions if clause.start <= m.start < clause.end]
+    if not places or not numbers:
+        return False
+    spans = sorted([(p.start, p.end) for p in places] + [(m.start, m.end) for m in numbers])
+    rest, cursor = [], clause.start
+    for start, end in spans:
+        rest.append(doc.text[cursor:start])
+        cursor = max(cursor, end)
+    rest.append(doc.text[cursor : clause.end])
+    return not _PLACE_LIST_FILLER.sub("", "".join(rest)).strip()
 
 
 def _is_place_part(doc: _Document, clause: _Span, item: _Item, parent: NumberMention) -> bool:

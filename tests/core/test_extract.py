@@ -341,3 +341,19 @@ def test_a_work_report_reviews_the_year_before(catalog, places):
     text = "石阡县人民政府工作报告\n一年来,全县实现脱贫3260人。"
     found, _ = facts_of(text, catalog, places, published=dt.date(2020, 1, 8))
     assert found == {("exited_poor_population", 3260, 2019)}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "全市累计脱贫8650人,其中石阡5210人、思南3440人。",
+        "全市累计脱贫8650人:石阡5210人,思南3440人。",
+    ],
+)
+def test_a_list_of_counties_after_a_total_breaks_it_down(text, catalog, places):
+    subject = _county(places, "石阡县")
+    result = extract_facts(
+        text, subject=subject, published=dt.date(2019, 12, 20), catalog=catalog, places=places
+    )
+    found = {(f.county_name, f.metric_code, f.value) for f in result.facts}
+    assert found == {("石阡县", "exited_poor_population", 5210), ("思南县", "exited_poor_population", 3440)}
