@@ -60,6 +60,7 @@ class Metric:
     priority: int
     also: tuple[AlsoRule, ...] = ()
     frames: tuple[Frame, ...] = ()
+    accepts: tuple[str, ...] = ()  # other units whose numbers the metric takes, stored in `unit`
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,9 @@ def _parse_metric(entry: dict, path: Path, known_units: set[str], exclusion_grou
         raise CatalogError(f"{where}: missing {', '.join(missing)}")
     if entry["unit"] not in known_units:
         raise CatalogError(f"{where}: unit {entry['unit']!r} is not defined in units.yaml")
+    accepts = tuple(entry.get("accepts", []))
+    if unknown_units := [u for u in accepts if u not in known_units]:
+        raise CatalogError(f"{where}: accepts units not defined in units.yaml: {unknown_units}")
     ignore = frozenset(entry.get("ignore", []))
     if unknown := ignore - exclusion_groups:
         raise CatalogError(f"{where}: ignore lists unknown exclusion groups {sorted(unknown)}")
@@ -179,6 +183,7 @@ def _parse_metric(entry: dict, path: Path, known_units: set[str], exclusion_grou
         frames=tuple(
             _parse_frame(f, f"{where} frame {i + 1}") for i, f in enumerate(entry.get("frames", []))
         ),
+        accepts=accepts,
     )
 
 
@@ -312,7 +317,8 @@ def load_catalog(schemas_dir: Path | None = None) -> Catalog:
                 )
     by_unit: dict[str, list[Metric]] = {}
     for metric in metrics.values():
-        by_unit.setdefault(metric.unit, []).append(metric)
+        for unit in (metric.unit, *metric.accepts):
+            by_unit.setdefault(unit, []).append(metric)
     return Catalog(
         metrics=metrics,
         units=units,

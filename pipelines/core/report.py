@@ -31,8 +31,8 @@ REQUIRED_TABLES = ("dim_county", "dim_metric", "dim_document", "fct_county_year_
 UNIT_LABELS = {
     "person": "人", "person_time": "人次", "household": "户", "village": "个村", "yuan": "元",
     "percent": "%", "percentage_point": "个百分点", "megawatt": "兆瓦", "mu": "亩", "hectare": "公顷",
-    "kilometer": "公里", "meter": "米", "square_kilometer": "平方公里", "square_meter": "平方米",
-    "count": "个", "loan": "笔", "head": "头", "tonne": "吨", "jin": "斤",
+    "kilometre": "公里", "square_kilometre": "平方公里", "square_metre": "平方米", "workshop": "个车间",
+    "cooperative": "个合作社", "count": "个", "loan": "笔", "head": "头", "tonne": "吨", "jin": "斤",
 }  # fmt: skip
 
 
@@ -64,6 +64,7 @@ class Observation:
     source_file: str
     title: str | None
     is_chosen: bool  # the value fct_county_year_metric chose for its county-year
+    category: str | None = None  # dim_metric.category: the pillar the metric belongs to
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,16 +115,25 @@ _COUNTIES_SQL = """
     order by province_code, prefecture_code nulls first, county_name, county_code
 """
 
-# Categories in the order of dim_metric's documentation: the poverty figures first.
-_CATEGORY_ORDER = (
-    "['poverty_population_and_villages', 'income', 'funds_and_credit', 'employment', 'relocation',"
-    " 'ecology', 'education', 'social_security', 'infrastructure_and_housing']"
-)
+# The campaign's pillars (dim_metric.category) in the order of its documentation, the poverty
+# figures first, with the heading a county's charts are grouped under.
+CATEGORY_LABELS = {
+    "poverty_population_and_villages": "Poor population and villages",
+    "income": "Income",
+    "funds_and_credit": "Funds and credit",
+    "employment": "Employment",
+    "relocation": "Relocation",
+    "ecology": "Ecology",
+    "education": "Education",
+    "social_security": "Social security",
+    "infrastructure_and_housing": "Infrastructure and housing",
+}
+_CATEGORY_ORDER = "[" + ", ".join(f"'{c}'" for c in CATEGORY_LABELS) + "]"
 
 _OBSERVATIONS_SQL = f"""
     select o.county_code, o.metric_code, coalesce(o.metric_name, o.metric_code), o.unit, o.year,
            o.value, o.qualifier, o.period_start_year, o.sentence, o.source_file, o.title,
-           f.chosen_observation_id is not null as is_chosen
+           f.chosen_observation_id is not null as is_chosen, m.category
     from main.rpt_metric_observations o
     left join main.dim_metric m on o.metric_code = m.metric_code
     left join main.fct_county_year_metric f on f.chosen_observation_id = o.observation_id
@@ -347,8 +357,13 @@ def _county_section(county: County, observations: list[Observation], conflicts: 
     conflict_years: dict[str, list[int]] = defaultdict(list)
     for c in conflicts:
         conflict_years[c.metric_code].append(c.year)
+    by_category: dict[str | None, list[str]] = defaultdict(list)
+    for metric, obs in by_metric.items():
+        by_category[obs[0].category].append(_metric_figure(county.code, obs, conflict_years[metric]))
     figures = "".join(
-        _metric_figure(county.code, obs, conflict_years[metric]) for metric, obs in by_metric.items()
+        f'<h3 class="category">{_e(CATEGORY_LABELS.get(category or "", category or "Other"))}</h3>'
+        f'<div class="metrics">{"".join(items)}</div>'
+        for category, items in by_category.items()
     )
     place = " · ".join(p for p in (county.province, county.prefecture, county.code) if p)
     files = len({o.source_file for o in observations})
@@ -356,7 +371,7 @@ def _county_section(county: County, observations: list[Observation], conflicts: 
         f'<section class="county" id="county-{_e(county.code)}">'
         f"<h2>{_e(county.name)} <small>{_e(place)}</small></h2>"
         f'<p class="meta">{_n(len(observations), "figure")} from {_n(files, "document")} · '
-        f'<a href="#top">top</a></p><div class="metrics">{figures}</div></section>'
+        f'<a href="#top">top</a></p>{figures}</section>'
     )
 
 
@@ -430,6 +445,7 @@ main{padding:8px 24px 48px;max-width:1400px}
 .toc small,.county h2 small,.src,.meta{color:var(--muted);font-weight:normal}
 .county{background:#fff;border:1px solid #d8dee4;border-radius:6px;padding:8px 16px;margin:16px 0}
 .county h2{font-size:17px;margin:6px 0}
+.county h3.category{font-size:13px;color:var(--muted);margin:10px 0 6px;border-bottom:1px solid #edf0f2}
 .metrics{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}
 figure.metric{margin:0;width:400px;border:1px solid #edf0f2;border-radius:4px;padding:6px}
 figcaption .unit{color:var(--muted)}

@@ -50,7 +50,7 @@ def finder():
         ("4436 户", (4436, "household", None)),
         ("7.8万贫困人口", (78000, "person", None)),
         ("下降3.2个百分点", (3.2, "percentage_point", None)),
-        ("7444平方公里", (7444, "square_kilometer", None)),
+        ("7444平方公里", (7444, "square_kilometre", None)),
     ],
 )
 def test_mentions_carry_value_unit_and_qualifier(finder, text, expected):
