@@ -41,11 +41,12 @@ _NUMERAL_CHAR = re.compile(rf"[\d{_CHINESE_DIGIT_CHARS}]")
 
 @cache
 def _noun_before(nouns: tuple[str, ...]) -> re.Pattern[str]:
-    """贫困村28个, 行政村共有180个: a measure word's noun may also stand before the number."""
+    """贫困村28个, 行政村共有180个, 合作社发展到560家: a measure word's noun may also stand before
+    the number."""
     alternation = "|".join(re.escape(n) for n in sorted(nouns, key=len, reverse=True))
     # 贫困村由65个减少到12个: the noun also governs both ends of a from–to
     return re.compile(
-        rf"(?:{alternation})(?:数量|总数)?(?:(?:有|共有|共|为|达|达到|由|从)?"
+        rf"(?:{alternation})(?:数量|总数)?(?:(?:有|共有|共|为|达|达到|由|从|发展到|发展至|增加到|增至)?"
         rf"|(?:由|从)[^,，。;；]{{0,12}}?(?:到|至|为))$"
     )
 
