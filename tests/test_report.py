@@ -46,8 +46,9 @@ def _populate(con: duckdb.DuckDBPyConnection) -> None:
     ])  # fmt: skip
     _insert(con, "metric_catalog", [
         {"metric_code": "registered_poor_population", "name_zh": "建档立卡贫困人口",
-         "name_en": "Registered poor population", "unit": "person", "category": "poverty_population",
-         "description": "People registered as poor.", "keywords": "建档立卡贫困人口"},
+         "name_en": "Registered poor population", "unit": "person",
+         "category": "poverty_population_and_villages", "description": "People registered as poor.",
+         "keywords": "建档立卡贫困人口"},
         {"metric_code": "rural_income_per_capita", "name_zh": "农村居民人均可支配收入",
          "name_en": "Rural disposable income per capita", "unit": "yuan", "category": "income",
          "description": "Disposable income per rural resident.", "keywords": "农民人均纯收入"},
@@ -203,6 +204,17 @@ def test_chart_points_carry_value_year_and_escaped_sentence(report: tuple[str, o
     assert "<polyline" in antu  # chosen values 2018 → 2019
     duan = _section(page, DUAN)
     assert "&quot;产业&amp;就业&quot;双增收" in duan
+
+
+@pytest.mark.e2e
+def test_a_countys_charts_are_grouped_under_their_pillar(report: tuple[str, object]) -> None:
+    page, _ = report
+    antu = _section(page, ANTU)
+    pillars = ("Poor population and villages", "Income")
+    headings = [antu.index(f'<h3 class="category">{h}</h3>') for h in pillars]
+    figures = [antu.index(f"<b>{name}</b>") for name in ("建档立卡贫困人口", "农村居民人均可支配收入")]
+    assert headings[0] < figures[0] < headings[1] < figures[1]
+    assert '<h3 class="category">Income</h3>' in _section(page, DUAN)
 
 
 @pytest.mark.e2e
