@@ -322,7 +322,7 @@ class PlaceIndex:
                 continue
             p = self.gazetteer.place(code)
             out.append(PlaceMention(m.start, m.end, m.surface, p.level, p.code, p.name))
-        return out
+        return _without_names_listed_with_non_places(text, out)
 
     # -- the subject of a report ------------------------------------------------------------------
 
@@ -364,3 +364,27 @@ class PlaceIndex:
             return None
         best = max(pool, key=lambda c: (in_body[c], consistency(c), -first_seen[c]))
         return self.gazetteer.county(best)
+
+
+# A member of a list of names: a few Chinese characters between enumeration marks (福康 in
+# 福安、福康、福祥), not a phrase with a figure (新民1854人 in 康平7418人、新民1854人).
+_NEXT_NAME = re.compile(r"、([\u4e00-\u9fff]{1,4})(?![\u4e00-\u9fff\d])")
+_PREVIOUS_NAME = re.compile(r"(?<![\u4e00-\u9fff\d.%％])([\u4e00-\u9fff]{1,4})、$")
+
+
+def _without_names_listed_with_non_places(text: str, mentions: list[PlaceMention]) -> list[PlaceMention]:
+    """Drop a short name listed with names that are not places: in 建起了福安、福康、福祥三个小区 the
+    estates are named 福安 (like 福安市) and 福康; in 岳西、潜山、太湖等县 every member is a place."""
+    starts = {m.start for m in mentions}
+    ends = {m.end for m in mentions}
+    kept = []
+    for m in mentions:
+        siblings = []  # for the list members right after and before this one: is it a place?
+        if m.surface != m.name:  # an official name is that place wherever it stands
+            if after := _NEXT_NAME.match(text, m.end):
+                siblings.append(after.start(1) in starts)
+            if before := _PREVIOUS_NAME.search(text, max(0, m.start - 6), m.start):
+                siblings.append(before.end(1) in ends)
+        if not siblings or any(siblings):
+            kept.append(m)
+    return kept

@@ -87,6 +87,16 @@ def test_poverty_regions_are_not_places(index):
     assert found(index, "地处大兴安岭南麓山区和武陵山区") == []
 
 
+def test_a_short_name_listed_with_names_that_are_not_places_is_not_a_place(index):
+    # housing estates named 安康, 富民 ... (安康市, 富民县): a list of names, not of places
+    assert found(index, "在县城建起了安康、福泽、兴业三个安置小区") == []
+    assert found(index, "设立惠农、长顺两个服务站") == []
+    # a list of places, a breakdown with figures, and official names stay places
+    assert [s for s, _ in found(index, "与岳西、潜山、太湖等县结对")] == ["岳西", "潜山", "太湖"]
+    assert [s for s, _ in found(index, "(康平7418人、新民1854人)")] == ["康平", "新民"]
+    assert [s for s, _ in found(index, "丰收、安康市")] == ["安康市"]
+
+
 def test_market_and_area_suffixes(index):
     # 江南 is a stop word; 江南市 (a former name of 江南区) must not swallow 市场
     assert found(index, "江南市场") == []
