@@ -15,6 +15,8 @@ How a name in the text becomes a place:
    same text: a place containing the other candidates wins (吉林 → 吉林省); then the candidate
    whose prefecture is named; then the one of highest level (西安 → 西安市, not 辽源's 西安区);
    then the one whose province is named; otherwise the mention is left out, never guessed.
+5. A short name listed (、) with names that are not places (福安、福康、福祥: housing estates) is one
+   of those names, not the place.
 """
 
 from __future__ import annotations
