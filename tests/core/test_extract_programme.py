@@ -128,6 +128,11 @@ EDUCATION_AND_SOCIAL_SECURITY = [
         {("dibao_population", 860, None), ("dibao_population", 4100, None)},
     ),
     ("1.2万名贫困人口实现政策兜底。", {("dibao_population", 12000, None)}),
+    # a 其中 clause that names the programme is its figure, a part of another total
+    (
+        "全县建档立卡贫困人口3.2万人,其中低保兜底对象4500人。",
+        {("registered_poor_population", 32000, None), ("dibao_population", 4500, None)},
+    ),
     # person-times of payments are not persons covered; those just above the line are not covered
     ("发放低保金6.2万人次,医疗救助3600人次。", set()),
     ("低保边缘户人口1200人。", set()),
