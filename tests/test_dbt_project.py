@@ -95,10 +95,11 @@ def _populate(con: duckdb.DuckDBPyConnection) -> None:
     ])  # fmt: skip
     _insert(con, "metric_catalog", [
         {"metric_code": "registered_poor_population", "name_zh": "建档立卡贫困人口",
-         "name_en": "Registered poor population", "unit": "person", "category": "poverty_population",
+         "name_en": "Registered poor population", "unit": "person",
+         "category": "poverty_population_and_villages",
          "description": "People registered as poor (建档立卡).", "keywords": "建档立卡贫困人口 | 贫困人口"},
         {"metric_code": "poverty_incidence", "name_zh": "贫困发生率", "name_en": "Poverty incidence",
-         "unit": "percent", "category": "poverty_population",
+         "unit": "percent", "category": "poverty_population_and_villages",
          "description": "Share of the rural population that is poor.", "keywords": "贫困发生率"},
         {"metric_code": "rural_income_per_capita", "name_zh": "农村居民人均可支配收入",
          "name_en": "Rural disposable income per capita", "unit": "yuan", "category": "income",
