@@ -38,6 +38,7 @@ class Frame:
     subject: re.Pattern[str] | None
     status: re.Pattern[str] | None
     subject_words: tuple[str, ...] = ()
+    status_words: tuple[str, ...] = ()
 
     def matches(self, scope: str) -> bool:
         return (self.subject is None or self.subject.search(scope) is not None) and (
@@ -113,6 +114,8 @@ class Catalog:
     metrics_by_unit: dict[str, tuple[Metric, ...]] = field(default_factory=dict)
     # the nouns a governing verb stops at: cues.yaml governing.nouns and every frame's subjects
     governing_noun: re.Pattern[str] = re.compile("(?!)")
+    # every frame's status words: what a clause needs to have a verb of its own
+    status_word: re.Pattern[str] = re.compile("(?!)")
 
     def table_rows(self) -> list[dict[str, str]]:
         """Rows of the raw.metric_catalog table."""
@@ -203,6 +206,7 @@ def _parse_frame(spec: object, where: str) -> Frame:
         subject=_words(subject, f"{where} subject") if subject is not None else None,
         status=_words(status, f"{where} status") if status is not None else None,
         subject_words=tuple(subject or ()),
+        status_words=tuple(status or ()),
     )
 
 
@@ -334,5 +338,9 @@ def load_catalog(schemas_dir: Path | None = None) -> Catalog:
                 }
             ),
             f"{cues_path.name}: governing.nouns",
+        ),
+        status_word=_words(
+            sorted({w for m in metrics.values() for f in m.frames for w in f.status_words}) or ["(?!)"],
+            f"{metrics_path.name}: frame statuses",
         ),
     )

@@ -195,9 +195,17 @@ def _with_bare_zero_ends(text: str, mentions: list[NumberMention], catalog: Cata
     return sorted([*mentions, *extra], key=lambda m: m.start) if extra else mentions
 
 
+# A short aside in parentheses inside a noun phrase (就业扶贫基地(车间)132个, 543个村(居)) is part of
+# its clause: a few characters, no number, no punctuation.
+_ASIDE = re.compile(r"[(（][\u4e00-\u9fff]{1,6}[)）]")
+
+
 def _clauses(text: str, span: _Span) -> list[_Span]:
     clauses, start = [], span.start
+    asides = [(m.start(), m.end()) for m in _ASIDE.finditer(text, span.start, span.end)]
     for m in _CLAUSE_BREAK.finditer(text, span.start, span.end):
+        if any(a_start <= m.start() < a_end for a_start, a_end in asides):
+            continue
         if m.start() > start:
             clauses.append(_Span(start, m.start()))
         start = m.end()
@@ -280,6 +288,7 @@ def _scope(
 
 
 _ENUMERATION_MARK = re.compile(r"[、]")
+_SUB_GROUP = "其中"
 _JOINED = re.compile(r"\s*(?:和|及|与|以及)")
 
 
@@ -290,10 +299,18 @@ def _governing_prefix(head: str, catalog: Catalog) -> str:
 
 
 def _is_verbless(words: str, catalog: Catalog) -> bool:
-    """Only nouns, filler words and dates: a list member that takes its verb from the list's head."""
-    rest = catalog.governing_noun.sub("", _DATE_IN_SCOPE.sub("", words))
+    """Only nouns (with a short modifier: 同迁户), filler words and dates: a list member that takes
+    its verb from the list's head. A status word of any metric is a verb of its own."""
+    rest = catalog.governing_noun.sub("＃", _DATE_IN_SCOPE.sub("", words))
+    if catalog.status_word.search(rest):
+        return False
     rest = catalog.cues.governing_filler.sub("", rest)
+    rest = _NOUN_MODIFIER.sub("", rest)
     return not rest.strip("、和及与 ")
+
+
+# up to three characters right before a counted noun qualify it (同迁户, 易地搬迁户): still a noun
+_NOUN_MODIFIER = re.compile(r"[\u4e00-\u9fff]{0,3}＃")
 
 
 def _clause_scope(text: str, clause: _Span, items: list[_Item], item: _Item) -> str:
@@ -409,7 +426,10 @@ def _extract_sentence(
         if governing and _is_verbless(_without_places(doc, clause.start, head), catalog):
             clause_governing = governing
         else:
-            clause_governing, governing = "", _governing_prefix(head, catalog)
+            clause_governing = ""
+            prefix = _governing_prefix(head, catalog)
+            if not _is_verbless(prefix.replace(_SUB_GROUP, ""), catalog):
+                governing = prefix  # 其中… is not a verb: the list's verb still governs after it
         for item in items:
             unit = item.mention.unit
             scope = _prepare(_scope(text, clause, items, item, catalog, governing=clause_governing), catalog)

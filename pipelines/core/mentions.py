@@ -166,12 +166,18 @@ def _round(value: float) -> float:
     return float(f"{value:.9g}")
 
 
+_FIVE_YEAR_PLAN = re.compile(r"十[一二三四]五")
+
+
 def _plausible_chinese_count(text: str, m: re.Match[str], start: int) -> bool:
     digits = m.group("num")
     if digits == "一" and not m.group("mult"):
         return False  # 一村一品, 一户一策, 一个劳动力: slogans and phrases, never a reported figure
     before = text[max(0, start - 1) : start]
-    return before != "第"
+    if before == "第":
+        return False
+    # "十三五"期间: the name of a five-year plan, not five of something
+    return not _FIVE_YEAR_PLAN.match(text, max(0, m.start("num") - 2))
 
 
 def _qualifier_before(

@@ -206,6 +206,8 @@ CASES = [
     # several counties together, or a clause that only names the province, are no county's
     ("石阡、思南、印江三县累计脱贫4.2万人。", set()),
     ("在全省范围内,共有贫困人口86万人。", set()),
+    # a short aside in parentheses stays inside its phrase
+    ("全县辖18个乡镇296个村(社区)。", {("administrative_villages", 296, None)}),
     # a time that dates a number of its own does not date the clauses after it
     (
         "截至2019年底,全县贫困人口由2014年的3.6万人减少至1260人,贫困发生率由14.2%下降至0.42%。",
@@ -357,3 +359,17 @@ def test_a_list_of_counties_after_a_total_breaks_it_down(text, catalog, places):
     )
     found = {(f.county_name, f.metric_code, f.value) for f in result.facts}
     assert found == {("石阡县", "exited_poor_population", 5210), ("思南县", "exited_poor_population", 3440)}
+
+
+def test_the_verb_of_a_list_governs_its_members_after_a_sub_group(catalog, places):
+    text = "“十三五”期间,全县共搬迁2150户8120人,其中建档立卡贫困户1630户6210人,随迁户520户1910人。"
+    found, result = facts_of(text, catalog, places, published=dt.date(2021, 3, 1))
+    assert found == {
+        ("relocated_households", 2150, 2020),
+        ("relocated_population", 8120, 2020),
+        ("relocated_households", 1630, 2020),
+        ("relocated_population", 6210, 2020),
+        ("relocated_households", 520, 2020),
+        ("relocated_population", 1910, 2020),
+    }
+    assert not result.unclassified  # "十三五" names a plan, not five of something
