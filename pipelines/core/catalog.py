@@ -94,7 +94,7 @@ class Cues:
     from_to_gap: re.Pattern[str]  # what stands between the two ends of a from–to
     bare_zero_end: re.Pattern[str]  # a lowering from–to ending in a bare 0; group 1 is the zero
     bare_zero_rate: re.Pattern[str]  # a rate falling to a bare 0 (贫困发生率下降为0); group 1 is the zero
-    governing_nouns: tuple[str, ...]  # the nouns figures are counted in (cues.yaml governing.nouns)
+    counted_noun: re.Pattern[str]  # the nouns figures are counted in (cues.yaml governing.nouns)
     governing_filler: re.Pattern[str]  # words a verbless list member may have besides its noun
     respectively_pairs: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]  # (joint words, parts)
     plan_word: re.Pattern[str]
@@ -112,8 +112,6 @@ class Catalog:
     cues: Cues
     version: str  # changes whenever any catalog file changes, so facts are re-extracted
     metrics_by_unit: dict[str, tuple[Metric, ...]] = field(default_factory=dict)
-    # the nouns a governing verb stops at: cues.yaml governing.nouns and every frame's subjects
-    governing_noun: re.Pattern[str] = re.compile("(?!)")
     # every frame's status words: what a clause needs to have a verb of its own
     status_word: re.Pattern[str] = re.compile("(?!)")
 
@@ -248,7 +246,7 @@ def _parse_cues(data: dict, path: Path) -> Cues:
             r"[^,;:()、]{0,10}?的?\s*$",
             f"{path.name}: from_to.verbs",
         ),
-        governing_nouns=tuple(data["governing"]["nouns"]),
+        counted_noun=_words(data["governing"]["nouns"], f"{path.name}: governing.nouns"),
         governing_filler=_words(data["governing"]["filler"], f"{path.name}: governing.filler"),
         respectively_pairs=tuple(
             (tuple(pair["joint"]), tuple(pair["parts"])) for pair in data["respectively_pairs"]
@@ -330,15 +328,6 @@ def load_catalog(schemas_dir: Path | None = None) -> Catalog:
         cues=cues,
         version=_version([metrics_path, units_path, cues_path]),
         metrics_by_unit={u: tuple(sorted(ms, key=lambda m: -m.priority)) for u, ms in by_unit.items()},
-        governing_noun=_words(
-            sorted(
-                {
-                    *cues.governing_nouns,
-                    *(w for m in metrics.values() for f in m.frames for w in f.subject_words),
-                }
-            ),
-            f"{cues_path.name}: governing.nouns",
-        ),
         status_word=_words(
             sorted({w for m in metrics.values() for f in m.frames for w in f.status_words}) or ["(?!)"],
             f"{metrics_path.name}: frame statuses",

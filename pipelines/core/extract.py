@@ -293,15 +293,16 @@ _JOINED = re.compile(r"\s*(?:和|及|与|以及)")
 
 
 def _governing_prefix(head: str, catalog: Catalog) -> str:
-    """The words before the first counted noun of a clause: the verb that governs a list."""
-    m = catalog.governing_noun.search(head)
+    """The words before the first counted noun of a clause (贫困村, 贫困户 …): the verb that governs
+    a list."""
+    m = catalog.cues.counted_noun.search(head)
     return head[: m.start()] if m else head
 
 
 def _is_verbless(words: str, catalog: Catalog) -> bool:
     """Only nouns (with a short modifier: 同迁户), filler words and dates: a list member that takes
     its verb from the list's head. A status word of any metric is a verb of its own."""
-    rest = catalog.governing_noun.sub("＃", _DATE_IN_SCOPE.sub("", words))
+    rest = catalog.cues.counted_noun.sub("＃", _DATE_IN_SCOPE.sub("", words))
     if catalog.status_word.search(rest):
         return False
     rest = catalog.cues.governing_filler.sub("", rest)
