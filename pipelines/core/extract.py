@@ -118,15 +118,22 @@ def extract_facts(
     seen: set[tuple[str, str, float]] = set()
     mention_iter = iter(mentions)
     pending = next(mention_iter, None)
-    section_anchor: TimeExpr | None = None  # the year of the last heading that named one
+    # the year of the last heading that named one; a work report's default is the year it reviews
+    section_anchor = _reviewed_year(pub_year) if work_report else None
     in_plan_section = False
     for para in _PARAGRAPH.finditer(text):
         para_times = times[bisect_left(time_starts, para.start()) : bisect_left(time_starts, para.end())]
-        if _is_heading(para.group(0)):
+        line = para.group(0)
+        if _is_heading(line):
             years = [t for t in para_times if t.year is not None]
-            in_plan_section = bool(catalog.cues.plan_heading.search(para.group(0)))
-            section_anchor = years[0] if years else None
+            if years:
+                section_anchor = years[0]
+            if _is_top_heading(line):
+                in_plan_section = bool(catalog.cues.plan_heading.search(line))
         anchor: TimeExpr | None = section_anchor
+        opening = _opening_time(text, para, para_times)
+        if opening is not None:
+            anchor = opening  # 2018年,全县… dates its paragraph
         for sent in _SENTENCE.finditer(text, para.start(), para.end()):
             s_start, s_end = sent.start(), sent.end()
             sentence_times = times[bisect_left(time_starts, s_start) : bisect_left(time_starts, s_end)]
@@ -157,6 +164,28 @@ def extract_facts(
 
 _WORK_REPORT_TITLE_WITHIN = 400  # characters: a work report says so in its title or first lines
 _HEADING_MAX = 30
+# 一、 二、 … or 第一部分: a heading of the report's first level, which opens a part (review, plans)
+_TOP_HEADING = re.compile(r"\s*(?:[一二三四五六七八九十]{1,3}[、.．]|第[一二三四五六七八九十]{1,3}部分)")
+_OPENING_TIME_WITHIN = 3  # characters from a paragraph's start
+
+
+def _is_top_heading(line: str) -> bool:
+    return _TOP_HEADING.match(line) is not None
+
+
+def _reviewed_year(pub_year: int | None) -> TimeExpr | None:
+    return TimeExpr(0, 0, "last_year", pub_year - 1, None) if pub_year is not None else None
+
+
+def _opening_time(text: str, para: re.Match[str], para_times: list[TimeExpr]) -> TimeExpr | None:
+    """A year that opens a paragraph (2018年,全县… / 截至2019年底,…) dates the whole paragraph."""
+    if not para_times or para_times[0].year is None:
+        return None
+    first = para_times[0]
+    leading = text[para.start() : first.start]
+    if len(leading.strip()) > _OPENING_TIME_WITHIN or first.kind not in ("point", "as_of", "range", "since"):
+        return None
+    return first if text[first.end : first.end + 2].lstrip("度底末")[:1] in ",，、" else None
 
 
 def _is_heading(line: str) -> bool:
@@ -730,13 +759,14 @@ def _dates_its_number(text: str, expr: TimeExpr) -> bool:
     )
 
 
+# A time that gives no year (目前 in a report whose date is unknown) does not hide one that does.
 def _last_before(times: list[TimeExpr], start: int, end: int) -> TimeExpr | None:
-    found = [t for t in times if start <= t.start and t.end <= end]
+    found = [t for t in times if start <= t.start and t.end <= end and t.year is not None]
     return found[-1] if found else None
 
 
 def _first_after(times: list[TimeExpr], start: int, end: int) -> TimeExpr | None:
-    return next((t for t in times if start <= t.start < end), None)
+    return next((t for t in times if start <= t.start < end and t.year is not None), None)
 
 
 def _respective_year(

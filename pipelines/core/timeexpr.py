@@ -112,10 +112,12 @@ class _Spans:
 def find_time_expressions(text: str, pub_year: int | None, *, work_report: bool = False) -> list[TimeExpr]:
     """All time expressions in `text`, non-overlapping, earlier patterns winning ties.
 
-    In a government work report (`work_report`) 一年来 means the year before publication."""
+    A government work report (`work_report`) is delivered after the year it reviews: its 一年来,
+    目前, 以来 and 过去五年 end the year before publication (its 今年 is still the year of delivery)."""
     taken = _Spans()
     found: list[TimeExpr] = []
     patterns = _PATTERNS + ([("last_year", _WORK_REPORT_LAST_YEAR)] if work_report else [])
+    reviewed_year = pub_year - 1 if work_report and pub_year is not None else pub_year
     for kind, pattern in patterns:
         previous_end = 0
         for m in pattern.finditer(text):
@@ -125,7 +127,8 @@ def find_time_expressions(text: str, pub_year: int | None, *, work_report: bool 
             previous_end = m.end()
             if taken.overlaps(start, m.end()):
                 continue
-            expr = _expr(kind, m, start, pub_year)
+            now_year = pub_year if m.group(0) == "今年" else reviewed_year
+            expr = _expr(kind, m, start, now_year if kind in ("now", "since") else pub_year)
             if expr is not None:
                 taken.add(start, m.end())
                 found.append(expr)
