@@ -232,7 +232,7 @@ def predict_file(raw_dir: Path, source_file: str, catalog: Catalog, places) -> F
     if isinstance(doc, RejectedDocument):
         raise GoldFileError(f"{source_file}: cannot be read: {doc.reason}")
     cleaned = cleaning.clean_document(doc.text, is_html=doc.is_html)
-    subject = places.subject_county(cleaned.title, cleaned.text)
+    subject = places.subject_county(cleaned.title, cleaned.text, cleaned.outlet)
     extraction = extract_facts(
         cleaned.text, subject=subject, published=cleaned.published_date, catalog=catalog, places=places
     )

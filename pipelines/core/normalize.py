@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 
 __all__ = ["normalize_text"]
 
@@ -42,6 +43,13 @@ def _t2s():  # type: ignore[no-untyped-def]
     return opencc.OpenCC("t2s")
 
 
+# Simplified place names OpenCC t2s would break (it reads 乾 as the traditional form of 干, so
+# 乾县 / 乾安县 became 干县 / 干安县): found by converting every name of the gazetteer. Their 乾 is
+# swapped for a private-use character during the conversion.
+_KEEP_QIAN = re.compile("乾(?=[县縣安])")
+_PLACEHOLDER = "\ue000"
+
+
 def normalize_text(text: str) -> str:
     """Full-width → half-width, odd spaces → space, traditional → simplified (OpenCC t2s)."""
     if not text:
@@ -49,4 +57,8 @@ def normalize_text(text: str) -> str:
     text = text.translate(_WIDTH)
     if text.isascii():
         return text
-    return _t2s().convert(text)
+    kept = "乾" in text
+    if kept:
+        text = _KEEP_QIAN.sub(_PLACEHOLDER, text)
+    text = _t2s().convert(text)
+    return text.replace(_PLACEHOLDER, "乾") if kept else text
