@@ -404,7 +404,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         sources = load_sources(sources_path) if sources_path.is_file() else None
         catalog, places = load_catalog(), PlaceIndex(load_gazetteer())
         metrics = _metric_codes(args.metrics, known={*catalog.metrics, *(m for g in gold for m in g.metrics)})
-        results = [predict_file(raw_dir, name, catalog, places) for name in sorted({g.file for g in gold})]
+        urls = {name: source.url for name, source in (sources or {}).items()}
+        results = [
+            predict_file(raw_dir, name, catalog, places, url=urls.get(name))
+            for name in sorted({g.file for g in gold})
+        ]
     except GoldFileError as exc:
         raise CliError(str(exc)) from exc
     result = score(gold, [p for r in results for p in r.predictions], metrics)

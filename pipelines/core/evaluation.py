@@ -15,7 +15,8 @@ A sources file (CSV: file, url, county, province, publication_date, title) says 
 about: `county` the subject county (several, ';'-separated, for a report on a prefecture's
 counties: any of them is right) and `publication_date` the date the page shows (empty when it
 shows none). It scores the documents: the subject found against `county`, and the date found
-against `publication_date` over the rows that have one.
+against `publication_date` over the rows that have one. Its `url` is handed to the cleaner as the
+URL a scraped page is saved with (the files of a benchmark are pages saved without their sidecar).
 """
 
 from __future__ import annotations
@@ -226,12 +227,16 @@ class FileResult:
     published: dt.date | None
 
 
-def predict_file(raw_dir: Path, source_file: str, catalog: Catalog, places) -> FileResult:
-    """Run read → clean → subject → extract on one file, as the pipeline does."""
+def predict_file(
+    raw_dir: Path, source_file: str, catalog: Catalog, places, *, url: str | None = None
+) -> FileResult:
+    """Run read → clean → subject → extract on one file, as the pipeline does.
+
+    `url` stands for the URL a scraped page is saved with, when the file has none of its own."""
     doc = documents.read_raw_file(raw_dir, source_file)
     if isinstance(doc, RejectedDocument):
         raise GoldFileError(f"{source_file}: cannot be read: {doc.reason}")
-    cleaned = cleaning.clean_document(doc.text, is_html=doc.is_html)
+    cleaned = cleaning.clean_document(doc.text, is_html=doc.is_html, url=doc.url or url)
     subject = places.subject_county(cleaned.title, cleaned.text, cleaned.outlet)
     extraction = extract_facts(
         cleaned.text, subject=subject, published=cleaned.published_date, catalog=catalog, places=places

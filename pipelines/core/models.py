@@ -45,6 +45,8 @@ class CleanedText:
     published_date: dt.date | None = None
     outlet: str | None = None  # 来源
     author: str | None = None  # 作者 / 记者
+    # A 政府工作报告: its 过去一年 / 去年 is the year before it was delivered (published_date).
+    is_work_report: bool = False
 
 
 @dataclass(frozen=True, slots=True)

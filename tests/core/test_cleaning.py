@@ -125,6 +125,14 @@ def test_traditional_and_full_width_are_normalised():
         ("□文/摄 陈丹华 田畅 本报记者 姚建平", None, None, "陈丹华 田畅 姚建平"),
         ("本报记者 王立新 通讯员 赵一鸣", None, None, "王立新 赵一鸣"),
         ("2019-12-05", dt.date(2019, 12, 5), None, None),
+        # a date with a time among the site's words, anywhere on a short line
+        ("新华网 2020-11-18 21:32", dt.date(2020, 11, 18), None, None),
+        ("文库 2021-07-27 17:52:33 工作报告", dt.date(2021, 7, 27), None, None),
+        ("来源:湘江日报 作者:李文 编辑:王芳 2020-06-05 08:43:26", dt.date(2020, 6, 5), "湘江日报", "李文"),
+        ("07.03.2018  09:40", dt.date(2018, 3, 7), None, None),  # day first
+        ("2018-03-07陈立新", dt.date(2018, 3, 7), None, "陈立新"),  # the date and the author
+        ("录入时间:2018-03-07", dt.date(2018, 3, 7), None, None),
+        ("(来源:石阡县人民政府网)", None, "石阡县人民政府网", None),
     ],
 )
 def test_metadata_line_forms(line, date, outlet, author):
@@ -140,6 +148,8 @@ def test_metadata_line_forms(line, date, outlet, author):
         "来源:国家统计局数据显示,全县农村居民人均可支配收入增长8.2%。",
         "时间紧、任务重,全县干部放弃休息日下村入户。",
         "文化扶贫激发内生动力",
+        "2020年2月29日正式退出贫困县序列",
+        "截至2019-12-31 24:00,全县贫困人口清零。",
     ],
 )
 def test_content_is_never_metadata(line):
