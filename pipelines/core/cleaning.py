@@ -32,9 +32,15 @@ _FINAL = frozenset("。!?…;:”’」』—")  # a trailing —— introduces 
 # Cannot start a paragraph: the line continues the previous one.
 _CONTINUATION_START = frozenset(",、。;:!?)]》”’%…·")
 # After a number, these continue it (74.05 / 万元, 5731 / 户).
-_UNIT_START = re.compile(
-    r"[%‰万亿千百十元角户人名个次项亩公顷吨斤米里倍岁年月日天台套座家所间辆头只千瓦度条批期届余多平]"
-)
+_UNIT_CHARS = "%‰万亿千百十元角户人名个次项亩公顷吨斤米里倍岁年月日天台套座家所间辆头只千瓦度条批期届余多平"
+_UNIT_START = re.compile(f"[{_UNIT_CHARS}]")
+# "107 个", "966 平方公里", "2017 年底": a space between a number and its unit is a converter's.
+_SPACE_BEFORE_UNIT = re.compile(f"(?<=\\d)[ \\t]+(?=[{_UNIT_CHARS}])")
+# "3018户5 / 703人": a count cut after the first digits of the number that follows another one.
+_COUNT_THEN_DIGITS = re.compile(f"\\d[{_UNIT_CHARS}]\\d{{1,3}}$")
+_DIGITS_THEN_UNIT = re.compile(f"^\\d+(?:\\.\\d+)?[{_UNIT_CHARS}]")
+# "顺利实现脱贫摘帽。js8": a mirror site's paragraph marker glued to the end of a line.
+_LINE_END_MARKER = re.compile(r"(?<=[\u4e00-\u9fff。!?:;,”])[a-z]{2,4}\d{1,3}$")
 _HEADING_MARK = re.compile(
     r"^(?:[一二三四五六七八九十]+[、.]|[((][一二三四五六七八九十\d]+[))]|第[一二三四五六七八九十]+|——|【)"
 )
@@ -244,8 +250,24 @@ def _is_tail_content(line: str) -> bool:
     return len(line) >= 15 and line.endswith("。")
 
 
+# A site's menu: "要闻 | 城市 | 老外在龙江 | 直观中国 | 原创", short items between bars.
+_MENU_SEPARATOR = re.compile(r"\s*[|｜]\s*")
+_MENU_MIN_ITEMS, _MENU_ITEM_LIMIT = 4, 8
+
+
+def _is_menu(line: str) -> bool:
+    items = [item for item in _MENU_SEPARATOR.split(line) if item]
+    return (
+        len(items) >= _MENU_MIN_ITEMS
+        and all(len(item) <= _MENU_ITEM_LIMIT for item in items)
+        and not _SENTENCE_MARK.search(line)
+    )
+
+
 def _is_boilerplate(line: str) -> bool:
     n = len(line)
+    if _is_menu(line):
+        return True
     if n <= _SHORT_LIMIT and _SHORT_BOILERPLATE.search(line):
         return True
     if n <= _NAV_LIMIT and not _NAV_TOKENS.sub("", line):
@@ -293,7 +315,8 @@ def _should_join(prev: str, nxt: str) -> bool:
             return True  # 74.05 / 万元, 10249 / 名
         if first.isdigit() or first == ".":
             # Digits on both sides: one number cut in two, unless the lines are table rows.
-            return paragraph_like or bool(re.search(r"[,、]", prev))
+            cut_count = bool(_COUNT_THEN_DIGITS.search(prev) and _DIGITS_THEN_UNIT.match(nxt))
+            return paragraph_like or cut_count or bool(re.search(r"[,、]", prev))
     if last in _FINAL or _HEADING_MARK.match(nxt):
         return False
     if last in "“‘《([【":
@@ -327,6 +350,12 @@ def _pick_title(kept: list[tuple[str, bool]]) -> str | None:
     return candidates[0][1] if candidates else None
 
 
+def _tidy_line(line: str) -> str:
+    line = _SPACES.sub(" ", line).strip()
+    line = _LINE_END_MARKER.sub("", line)
+    return _SPACE_BEFORE_UNIT.sub("", line)
+
+
 def clean_document(text: str, *, is_html: bool, url: str | None = None) -> CleanedText:
     """Clean one report: article text (paragraphs separated by "\\n") and its metadata.
 
@@ -339,9 +368,7 @@ def clean_document(text: str, *, is_html: bool, url: str | None = None) -> Clean
         text = html_meta.text
     text = normalize_text(text)
 
-    lines = [
-        _SPACES.sub(" ", line).strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    ]
+    lines = [_tidy_line(line) for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     lines = lines[: _tail_start(lines)]
 
     published: dt.date | None = None
@@ -349,6 +376,7 @@ def clean_document(text: str, *, is_html: bool, url: str | None = None) -> Clean
     author: str | None = None
     # (line or "" for a break, is_metadata) in order; metadata kept only to place the title.
     kept: list[tuple[str, bool]] = []
+    header: list[str] = []
     above = ""  # the last non-blank line seen, to tell a caption from a cut-off number
     for i, line in enumerate(lines):
         if not line:
@@ -363,6 +391,10 @@ def clean_document(text: str, *, is_html: bool, url: str | None = None) -> Clean
             kept.append(("", True))
             continue
         if _is_boilerplate(line) or _is_caption(lines, i, prev_line):
+            if not any(k for k, _ in kept):
+                header.append(
+                    line
+                )  # site name, menu, breadcrumb: may name the county when the article does not
             kept.append(("", False))
             continue
         m = _TRAILING_CREDIT.search(line)
@@ -416,4 +448,5 @@ def clean_document(text: str, *, is_html: bool, url: str | None = None) -> Clean
         outlet=outlet,
         author=author,
         is_work_report=pubdate.is_work_report(title, article),
+        page_header="\n".join(header) or None,
     )

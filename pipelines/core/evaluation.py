@@ -237,7 +237,7 @@ def predict_file(
     if isinstance(doc, RejectedDocument):
         raise GoldFileError(f"{source_file}: cannot be read: {doc.reason}")
     cleaned = cleaning.clean_document(doc.text, is_html=doc.is_html, url=doc.url or url)
-    subject = places.subject_county(cleaned.title, cleaned.text, cleaned.outlet)
+    subject = places.subject_county(cleaned.title, cleaned.text, cleaned.outlet, cleaned.page_header)
     extraction = extract_facts(
         cleaned.text, subject=subject, published=cleaned.published_date, catalog=catalog, places=places
     )

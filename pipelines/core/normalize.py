@@ -50,13 +50,24 @@ _KEEP_QIAN = re.compile("乾(?=[县縣安])")
 _PLACEHOLDER = "\ue000"
 
 
+# Pinyin a converter left after a character: 發(fā)生率, 萬(wàn)元, 建档【dàng】立卡. Only syllables with
+# a tone mark, right after a Chinese character, so (GDP), (kg) and English words stay.
+_TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
+_SYLLABLE = f"[a-zü]*[{_TONED}][a-zü]*"
+_INLINE_PINYIN = re.compile(
+    rf"[(\[【](?<=[\u4e00-\u9fff][(\[【])\s*{_SYLLABLE}(?:\s+{_SYLLABLE})*\s*[)\]】]", re.IGNORECASE
+)
+
+
 def normalize_text(text: str) -> str:
-    """Full-width → half-width, odd spaces → space, traditional → simplified (OpenCC t2s)."""
+    """Full-width → half-width, odd spaces → space, traditional → simplified (OpenCC t2s), inline
+    pinyin dropped."""
     if not text:
         return text
     text = text.translate(_WIDTH)
     if text.isascii():
         return text
+    text = _INLINE_PINYIN.sub("", text)
     kept = "乾" in text
     if kept:
         text = _KEEP_QIAN.sub(_PLACEHOLDER, text)

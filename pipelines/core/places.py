@@ -393,7 +393,9 @@ class PlaceIndex:
 
     # -- the subject of a report ------------------------------------------------------------------
 
-    def subject_county(self, title: str | None, text: str, outlet: str | None = None) -> County | None:
+    def subject_county(
+        self, title: str | None, text: str, outlet: str | None = None, page_header: str | None = None
+    ) -> County | None:
         """The county a report is about, or None when it names no county.
 
         A county named in the title wins (the one the body scores highest if the title names
@@ -401,7 +403,8 @@ class PlaceIndex:
         察右后旗) counts 2, by a short name (安图) 1, by a short name that may be a river or mountain
         (沙河, 恒山) ½; 该县/全县/全旗 after a county ½ for it; the full name in the first lines of
         the body 3 more, and a county the outlet names (来源:今日宁乡) 4 more. Ties go to the county
-        whose prefecture or province is also named, then to the one named first."""
+        whose prefecture or province is also named, then to the one named first. When nothing
+        scores a full mention, the page's header lines (menus, breadcrumbs: 首页 > 宁乡新闻) decide."""
         head = (title or "").strip()
         joined = f"{head}\n{text}" if head else text
         mentions = self.find_places(joined)
@@ -409,7 +412,7 @@ class PlaceIndex:
         body_start = title_end + 1 if head else 0
         counties = [m for m in mentions if m.level == "county"]
         outlet_counties = [m.code for m in self.find_places(outlet or "") if m.level == "county"]
-        if not counties and not outlet_counties:
+        if not counties and not outlet_counties and not page_header:
             return None
         score: Counter[str] = Counter()
         lead_end = _lead_end(joined, body_start)
@@ -445,6 +448,11 @@ class PlaceIndex:
 
         in_title = [m.code for m in counties if m.end <= title_end and self._mention_weight(m) >= 1]
         pool = list(dict.fromkeys(in_title)) or list(score)
+        if page_header and not in_title and max(score.values(), default=0) < 1:
+            for m in self.find_places(page_header):
+                if m.level == "county":
+                    score[m.code] += self._mention_weight(m)
+            pool = list(score)
         if not pool:
             return None
         best = max(pool, key=lambda c: (score[c], consistency(c), -first_seen.get(c, len(joined))))

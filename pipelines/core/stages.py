@@ -299,7 +299,7 @@ def _clean_one(item: tuple[str, str, bool, str | None]) -> dict[str, Any]:
     if not cleaned.text.strip():
         return {"document_id": document_id, "error": ("clean", "no article text left after cleaning")}
     try:
-        county = places.subject_county(cleaned.title, cleaned.text, cleaned.outlet)
+        county = places.subject_county(cleaned.title, cleaned.text, cleaned.outlet, cleaned.page_header)
     except Exception as exc:
         return {"document_id": document_id, "error": ("place", _error_reason("finding the county", exc))}
     return {

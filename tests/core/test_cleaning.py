@@ -243,3 +243,52 @@ def test_cleaner_version_and_empty_input():
     assert isinstance(CLEANER_VERSION, str) and CLEANER_VERSION
     assert clean_document("", is_html=False).text == ""
     assert clean_document("", is_html=True).text == ""
+
+
+def test_inline_pinyin_left_by_converters_is_removed():
+    text = "全縣貧困發(fā)生率降至0.8%,人均增收1.5萬(wàn)元,建档【dàng】立卡户全部脱贫。"
+    assert (
+        clean_document(text, is_html=False).text
+        == "全县贫困发生率降至0.8%,人均增收1.5万元,建档立卡户全部脱贫。"
+    )
+    # brackets of letters without tone marks are content
+    kept = "地区生产总值(GDP)增长6%,亩产800斤(jin)以上。"
+    assert clean_document(kept, is_html=False).text == kept
+
+
+def test_a_number_and_its_unit_are_joined_across_spaces_and_lines():
+    text = "該縣轄12 個鄉鎮,216 個行政村,面積1380 平方公里。截至2018 年底,全县贫困村23\n个。"
+    assert clean_document(text, is_html=False).text == (
+        "该县辖12个乡镇,216个行政村,面积1380平方公里。截至2018年底,全县贫困村23个。"
+    )
+    # a space between two numbers or before a word stays
+    assert clean_document("2019 2020 年度", is_html=False).text == "2019 2020年度"
+
+
+def test_a_count_broken_across_lines_is_rejoined_but_separate_lines_stay_apart():
+    text = "截至去年底,剩余贫困人口1206户3\n851人,贫困发生率0.9%。"
+    assert clean_document(text, is_html=False).text == "截至去年底,剩余贫困人口1206户3851人,贫困发生率0.9%。"
+    rows = "贫困户5\n2019年脱贫情况"  # a heading ending in a digit, then a heading with a year
+    assert clean_document(rows, is_html=False).text == rows
+    table = "2019\n2020"
+    assert clean_document(table, is_html=False).text == table
+
+
+def test_a_mirror_site_paragraph_marker_is_dropped():
+    text = "各位代表:js8\n一、2019年工作回顾js8\n2019年,全县脱贫1200人。js8"
+    assert (
+        clean_document(text, is_html=False).text == "各位代表:\n一、2019年工作回顾\n2019年,全县脱贫1200人。"
+    )
+
+
+def test_a_site_menu_is_dropped_but_kept_as_the_page_header():
+    text = (
+        "新闻 | 政务 | 平江发布 | 视频 | 专题\n"
+        "精准扶贫见成效\n"
+        "全县贫困发生率降至0.5%,脱贫攻坚取得决定性胜利,群众满意度明显提高。\n"
+    )
+    c = clean_document(text, is_html=False)
+    assert "平江发布" not in c.text
+    assert c.page_header == "新闻 | 政务 | 平江发布 | 视频 | 专题"
+    # a headline with one bar is not a menu
+    assert clean_document("平江|贫困大县摘帽记", is_html=False).text == "平江|贫困大县摘帽记"

@@ -267,3 +267,10 @@ def test_the_outlet_names_the_county_when_the_article_only_says_the_county(index
 def test_back_references_count_for_a_banner(index):
     body = "察右中旗地处阴山北麓。化德县来人考察。全旗贫困人口全部脱贫,全旗上下一心,全旗……"
     assert index.subject_county(None, body).name == "察哈尔右翼中旗"
+
+
+def test_the_page_header_decides_only_when_the_article_names_no_county(index):
+    body = "全县贫困发生率降至0.5%。全县脱贫攻坚取得决定性胜利。"
+    assert index.subject_county(None, body, page_header="首页 > 平江新闻 > 正文").name == "平江县"
+    body = "安图县贫困发生率降至0.5%。"
+    assert index.subject_county(None, body, page_header="首页 > 平江新闻 > 正文").name == "安图县"
