@@ -4,7 +4,7 @@
     fupin export [--warehouse FILE] [--format csv|parquet|json] [--output PATH] [--table ...]
     fupin docs   [--warehouse FILE] [--port 8080] [--no-serve]
     fupin report [--warehouse FILE] [--output FILE.html]
-    fupin evaluate GOLD.jsonl [--raw-dir DIR] [--verbose]
+    fupin evaluate GOLD.jsonl [--raw-dir DIR] [--metrics a,b] [--sources CSV] [--verbose]
 
 Paths given on the command line are relative to the current directory; the defaults (raw/,
 warehouse/fupin.duckdb, or FUPIN_RAW_DIR / FUPIN_WAREHOUSE) are relative to the project root.
@@ -380,7 +380,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from pipelines.core.catalog import load_catalog
-    from pipelines.core.evaluation import GoldFileError, format_report, load_gold, predict_file, score
+    from pipelines.core.evaluation import (
+        GoldFileError,
+        format_report,
+        load_gold,
+        load_sources,
+        predict_file,
+        score,
+        score_documents,
+    )
     from pipelines.core.gazetteer import load_gazetteer
     from pipelines.core.places import PlaceIndex
 
@@ -388,18 +396,38 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if not gold_path.is_file():
         raise CliError(f"gold file {gold_path} does not exist")
     raw_dir = _cli_path(args.raw_dir, RAW_DIR_ENV, DEFAULT_RAW_DIR)
+    sources_path = Path(args.sources) if args.sources else gold_path.with_name("sources.csv")
+    if args.sources and not sources_path.is_file():
+        raise CliError(f"sources file {sources_path} does not exist")
     try:
         gold = load_gold(gold_path)
+        sources = load_sources(sources_path) if sources_path.is_file() else None
         catalog, places = load_catalog(), PlaceIndex(load_gazetteer())
-        predictions = [
-            p for name in sorted({g.file for g in gold}) for p in predict_file(raw_dir, name, catalog, places)
+        metrics = _metric_codes(args.metrics, known={*catalog.metrics, *(m for g in gold for m in g.metrics)})
+        urls = {name: source.url for name, source in (sources or {}).items()}
+        results = [
+            predict_file(raw_dir, name, catalog, places, url=urls.get(name))
+            for name in sorted({g.file for g in gold})
         ]
     except GoldFileError as exc:
         raise CliError(str(exc)) from exc
-    result = score(gold, predictions)
-    report = format_report(result)
-    print(report if args.verbose else result.summary())
+    result = score(gold, [p for r in results for p in r.predictions], metrics)
+    documents = score_documents(results, sources) if sources is not None else None
+    print(format_report(result, documents, verbose=args.verbose))
     return 0
+
+
+def _metric_codes(text: str | None, known: set[str]) -> set[str] | None:
+    """The codes of --metrics a,b,c (None: every metric); unknown codes are an error."""
+    if text is None:
+        return None
+    codes = {c.strip() for c in text.split(",") if c.strip()}
+    if not codes:
+        raise CliError("--metrics needs at least one metric code")
+    unknown = sorted(codes - known)
+    if unknown:
+        raise CliError(f"unknown metric code(s) {', '.join(unknown)}: not in the catalog nor the gold file")
+    return codes
 
 
 # --- parser -----------------------------------------------------------------------------------------
@@ -446,7 +474,15 @@ def _add_evaluate(sub: Any) -> None:
     p = sub.add_parser("evaluate", help="score the extractor against a gold file of hand-annotated facts")
     p.add_argument("gold", help="gold facts, JSON Lines (file, county, metric, year, value, evidence)")
     p.add_argument("--raw-dir", help="where the gold file's reports are (default: raw/ or $FUPIN_RAW_DIR)")
-    p.add_argument("--verbose", "-v", action="store_true", help="list misses, extras and wrong years")
+    p.add_argument("--metrics", help="comma-separated metric codes to score (default: every metric)")
+    p.add_argument(
+        "--sources",
+        help="CSV of each file's county and publication_date, to score subjects and dates "
+        "(default: sources.csv beside the gold file, when there is one)",
+    )
+    p.add_argument(
+        "--verbose", "-v", action="store_true", help="list misses, extras, wrong years, subjects and dates"
+    )
     p.set_defaults(handler=cmd_evaluate)
 
 

@@ -109,3 +109,46 @@ def test_run_with_unwritable_warehouse_dir_fails_clearly(tmp_path: Path) -> None
     assert done.returncode != 0
     message = done.stderr.decode().strip()
     assert "warehouse directory" in message and len(message.splitlines()) == 1
+
+
+def test_evaluate_scores_chosen_metrics_subjects_and_dates(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "r.txt").write_text(
+        "石阡县脱贫攻坚纪实\n日期:2019-12-20 来源:石阡县融媒体中心\n"
+        "截至目前,石阡县贫困发生率降至1.2%,共有贫困村80个。\n",
+        encoding="utf-8",
+    )
+    facts = [
+        {"file": "r.txt", "county": "石阡县", "metric": "poverty_incidence", "year": 2019, "value": 1.2},
+        {"file": "r.txt", "county": "石阡县", "metric": "relocated_population", "year": None, "value": 9},
+    ]
+    gold = tmp_path / "gold" / "gold.jsonl"
+    gold.parent.mkdir()
+    gold.write_text("\n".join(json.dumps(f, ensure_ascii=False) for f in facts), encoding="utf-8")
+    (gold.parent / "sources.csv").write_text(
+        "file,url,county,province,publication_date,title\nr.txt,,石阡县,贵州省,2019-12-21,\n",
+        encoding="utf-8",
+    )
+
+    done = fupin("evaluate", str(gold), "--raw-dir", str(raw), "--metrics", "poverty_incidence", "-v")
+    assert done.returncode == 0, done.stderr.decode()
+    lines = done.stdout.decode().splitlines()
+    assert lines[-1].startswith("gold=1 predicted=1 matched=1 precision=1.000 recall=1.000")
+    assert "poverty_incidence 1 1 1 1.000 1.000" in [" ".join(line.split()) for line in lines]
+    assert lines[-2] == "subject county right 1/1, publication date right 0/1"
+    assert "DATE  r.txt: found 2019-12-20, sources say 2019-12-21" in lines
+
+    other = tmp_path / "other.csv"
+    other.write_text("file,county,publication_date\nr.txt,思南县,2019-12-20\n", encoding="utf-8")
+    done = fupin("evaluate", str(gold), "--raw-dir", str(raw), "--sources", str(other))
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().splitlines()[-2] == "subject county right 0/1, publication date right 1/1"
+
+    done = fupin(
+        "evaluate", str(gold), "--raw-dir", str(raw), "--metrics", "poverty_incidence,no_such_metric"
+    )
+    assert done.returncode == 2
+    assert "unknown metric code(s) no_such_metric:" in done.stderr.decode()
+    done = fupin("evaluate", str(gold), "--raw-dir", str(raw), "--sources", str(tmp_path / "nope.csv"))
+    assert done.returncode == 2 and "nope.csv does not exist" in done.stderr.decode()

@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.core.stages import insert_rows
 from pipelines.core.tables import RAW_TABLES
 from pipelines.core.warehouse import (
     WarehouseError,
@@ -48,6 +49,22 @@ def test_work_file_gets_every_raw_table(tmp_path: Path) -> None:
     tables = {name for (name,) in found}
     assert tables == set(RAW_TABLES)
     assert not paths.published.exists()  # working never touches the published file
+
+
+def test_a_work_file_from_an_older_version_gains_the_new_columns(tmp_path: Path) -> None:
+    paths = WarehousePaths.from_published(tmp_path / "fupin.duckdb")
+    old = {name: kind for name, kind in RAW_TABLES["cleaned_documents"].items() if name != "is_work_report"}
+    with connect(paths.work) as con:
+        con.execute("CREATE SCHEMA raw")
+        con.execute(f"CREATE TABLE raw.cleaned_documents ({', '.join(f'{n} {k}' for n, k in old.items())})")
+    with open_work(paths) as con:
+        insert_rows(
+            con, "cleaned_documents", [{"document_id": "d1", "source_file": "a.txt", "is_work_report": True}]
+        )
+        row = con.execute(
+            "SELECT document_id, source_file, is_work_report FROM raw.cleaned_documents"
+        ).fetchone()
+    assert row == ("d1", "a.txt", True)
 
 
 def test_reader_keeps_its_snapshot_during_publish(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from pipelines.core import pubdate
 from pipelines.core.models import CleanedText
 from pipelines.core.normalize import normalize_text
 from pipelines.core.versioning import source_version
@@ -19,7 +20,7 @@ from pipelines.core.versioning import source_version
 __all__ = ["CLEANER_VERSION", "LineMetadata", "clean_document", "read_metadata_line"]
 
 # Changes with the code that decides the cleaned text, so documents are re-cleaned after any change.
-CLEANER_VERSION = source_version("cleaning", "normalize", "html_text")
+CLEANER_VERSION = source_version("cleaning", "normalize", "html_text", "pubdate")
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u3000]+")
@@ -31,9 +32,15 @@ _FINAL = frozenset("。!?…;:”’」』—")  # a trailing —— introduces 
 # Cannot start a paragraph: the line continues the previous one.
 _CONTINUATION_START = frozenset(",、。;:!?)]》”’%…·")
 # After a number, these continue it (74.05 / 万元, 5731 / 户).
-_UNIT_START = re.compile(
-    r"[%‰万亿千百十元角户人名个次项亩公顷吨斤米里倍岁年月日天台套座家所间辆头只千瓦度条批期届余多平]"
-)
+_UNIT_CHARS = "%‰万亿千百十元角户人名个次项亩公顷吨斤米里倍岁年月日天台套座家所间辆头只千瓦度条批期届余多平"
+_UNIT_START = re.compile(f"[{_UNIT_CHARS}]")
+# "107 个", "966 平方公里", "2017 年底": a space between a number and its unit is a converter's.
+_SPACE_BEFORE_UNIT = re.compile(f"(?<=\\d)[ \\t]+(?=[{_UNIT_CHARS}])")
+# "3018户5 / 703人": a count cut after the first digits of the number that follows another one.
+_COUNT_THEN_DIGITS = re.compile(f"\\d[{_UNIT_CHARS}]\\d{{1,3}}$")
+_DIGITS_THEN_UNIT = re.compile(f"^\\d+(?:\\.\\d+)?[{_UNIT_CHARS}]")
+# "顺利实现脱贫摘帽。js8": a mirror site's paragraph marker glued to the end of a line.
+_LINE_END_MARKER = re.compile(r"(?<=[\u4e00-\u9fff。!?:;,”])[a-z]{2,4}\d{1,3}$")
 _HEADING_MARK = re.compile(
     r"^(?:[一二三四五六七八九十]+[、.]|[((][一二三四五六七八九十\d]+[))]|第[一二三四五六七八九十]+|——|【)"
 )
@@ -44,13 +51,24 @@ _JOIN_MIN_LEN = 50  # a line this long without final punctuation is a paragraph 
 # "发布时间:2021-03-02 07:56 来源:郎溪发布 浏览:", "(作者:中共镇赉县委书记)", "(记者 吕少锋 张小军)",
 # "□文/摄 陈丹华 田畅 本报记者 姚建平".
 
-_DATE = r"(?P<y>(?:19|20)\d{2})\s*(?:年|[-/.])\s*(?P<m>[01]?\d)\s*(?:月|[-/.])\s*(?P<d>[0-3]?\d)\s*日?"
-_TIME = r"(?:\s*T?\s*[0-2]?\d:[0-5]\d(?::[0-5]\d)?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+_DATE = pubdate.DATE
+_CLOCK = r"\s*T?\s*[0-2]?\d:[0-5]\d(?::[0-5]\d)?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?"
+_TIME = f"(?:{_CLOCK})?"
 _DATE_RE = re.compile(_DATE + _TIME)
 _LEADING_DATE = re.compile(r"^[\[【(]?\s*" + _DATE + _TIME + r"\s*[\]】)]?")
+# A date with a time of day is a page's timestamp wherever it stands on a short line of words
+# ("央广网 2020-11-18 21:32", "公文搜 2021-07-27 17:52:33 政府报告"); so is 25.11.2016 11:05.
+_DATE_WITH_CLOCK = re.compile(_DATE + _CLOCK)
+_DAY_FIRST_DATE = re.compile(r"^(?P<d>[0-3]?\d)\.(?P<m>[01]?\d)\.(?P<y>(?:19|20)\d{2})" + _TIME + r"$")
+_WORDS_ONLY = re.compile(r"^[\w\s|/·\-—_*\[\]【】()]*$")
+_TIMESTAMP_LINE_LIMIT = 60
+# "2017-09-12龚立堂": a date and the author's name.
+_DATE_AND_NAMES = re.compile(r"^\s*(?P<who>[\u4e00-\u9fff·]{2,4}(?:\s+[\u4e00-\u9fff·]{2,4})*)\s*$")
 
 _LABELS = {
-    "date": "发布时间|发布日期|发表时间|发表日期|发稿时间|更新时间|时间|日期|发布",
+    "date": "发布时间|发布日期|发表时间|发表日期|发稿时间|更新时间|内容时间|上传时间|录入时间|添加时间"
+    "|创建时间"
+    "|成文日期|发文日期|刊发时间|刊发日期|出版日期|见报日期|时间|日期|发布",
     "outlet": "信息来源|文章来源|本文来源|稿件来源|来源|稿源|出处",
     "author": "作者|撰稿|撰文|本报记者|记者|通讯员|文/图|文/摄|图/文|摄影",
     "ignore": "责任编辑|编辑|责编|审核|校对|编审|审校|监制|值班编辑|主编|初审|复审|终审|签发"
@@ -119,22 +137,45 @@ def read_metadata_line(line: str) -> LineMetadata | None:
     if _BYLINE.match(s) and "。" not in s:
         return LineMetadata(author=_names(s))
 
+    m = _DAY_FIRST_DATE.match(s)
+    if m:
+        return LineMetadata(published_date=_to_date(m))
     date: dt.date | None = None
     rest = s
     m = _LEADING_DATE.match(s)
     if m:
         date = _to_date(m)
         rest = s[m.end() :]
+    elif len(s) <= _TIMESTAMP_LINE_LIMIT and not _SENTENCE_MARK.search(s):
+        stamp = _DATE_WITH_CLOCK.search(s)
+        if stamp:
+            date = _to_date(stamp)
+            rest = (s[: stamp.start()] + " " + s[stamp.end() :]).strip()
     labels = list(_LABEL_RE.finditer(rest))
     if not labels:
-        return LineMetadata(published_date=date) if m and _LEFTOVER_OK.match(rest) and date else None
-    if not _LEFTOVER_OK.match(rest[: labels[0].start()]):
+        if date is None:
+            return None
+        if m and _LEFTOVER_OK.match(rest):
+            return LineMetadata(published_date=date)
+        names = _DATE_AND_NAMES.match(rest) if m else None
+        if names:
+            return LineMetadata(published_date=date, author=_names(names["who"]))
+        if not m and _WORDS_ONLY.match(rest):  # a timestamp among the site's words
+            return LineMetadata(published_date=date)
+        return None
+    if not _LEFTOVER_OK.match(rest[: labels[0].start()]) and not (
+        date and _WORDS_ONLY.match(rest[: labels[0].start()])
+    ):
         return None
     outlet = author = None
     for i, lab in enumerate(labels):
         end = labels[i + 1].start() if i + 1 < len(labels) else len(rest)
-        value = rest[lab.end() : end].strip(" |/【】[]")
+        value = rest[lab.end() : end].strip(" |/【】[]()")
         kind = _LABEL_KIND[lab.group("label")]
+        trailing = _DATE_WITH_CLOCK.search(value) if kind != "date" else None
+        if trailing and _LEFTOVER_OK.match(value[trailing.end() :]):
+            date = date or _to_date(trailing)  # "编辑:杨滋 2020-06-05 08:43:26"
+            value = value[: trailing.start()].strip()
         if kind == "date":
             dm = _DATE_RE.match(value)
             if value and not dm:
@@ -209,8 +250,24 @@ def _is_tail_content(line: str) -> bool:
     return len(line) >= 15 and line.endswith("。")
 
 
+# A site's menu: "要闻 | 城市 | 老外在龙江 | 直观中国 | 原创", short items between bars.
+_MENU_SEPARATOR = re.compile(r"\s*[|｜]\s*")
+_MENU_MIN_ITEMS, _MENU_ITEM_LIMIT = 4, 8
+
+
+def _is_menu(line: str) -> bool:
+    items = [item for item in _MENU_SEPARATOR.split(line) if item]
+    return (
+        len(items) >= _MENU_MIN_ITEMS
+        and all(len(item) <= _MENU_ITEM_LIMIT for item in items)
+        and not _SENTENCE_MARK.search(line)
+    )
+
+
 def _is_boilerplate(line: str) -> bool:
     n = len(line)
+    if _is_menu(line):
+        return True
     if n <= _SHORT_LIMIT and _SHORT_BOILERPLATE.search(line):
         return True
     if n <= _NAV_LIMIT and not _NAV_TOKENS.sub("", line):
@@ -258,7 +315,8 @@ def _should_join(prev: str, nxt: str) -> bool:
             return True  # 74.05 / 万元, 10249 / 名
         if first.isdigit() or first == ".":
             # Digits on both sides: one number cut in two, unless the lines are table rows.
-            return paragraph_like or bool(re.search(r"[,、]", prev))
+            cut_count = bool(_COUNT_THEN_DIGITS.search(prev) and _DIGITS_THEN_UNIT.match(nxt))
+            return paragraph_like or cut_count or bool(re.search(r"[,、]", prev))
     if last in _FINAL or _HEADING_MARK.match(nxt):
         return False
     if last in "“‘《([【":
@@ -292,8 +350,16 @@ def _pick_title(kept: list[tuple[str, bool]]) -> str | None:
     return candidates[0][1] if candidates else None
 
 
-def clean_document(text: str, *, is_html: bool) -> CleanedText:
-    """Clean one report: article text (paragraphs separated by "\\n") and its metadata."""
+def _tidy_line(line: str) -> str:
+    line = _SPACES.sub(" ", line).strip()
+    line = _LINE_END_MARKER.sub("", line)
+    return _SPACE_BEFORE_UNIT.sub("", line)
+
+
+def clean_document(text: str, *, is_html: bool, url: str | None = None) -> CleanedText:
+    """Clean one report: article text (paragraphs separated by "\\n") and its metadata.
+
+    `url` is where a scraped page came from: its path often holds the publication date."""
     html_meta = None
     if is_html:
         from pipelines.core.html_text import html_to_article  # html_text imports us back
@@ -302,9 +368,7 @@ def clean_document(text: str, *, is_html: bool) -> CleanedText:
         text = html_meta.text
     text = normalize_text(text)
 
-    lines = [
-        _SPACES.sub(" ", line).strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    ]
+    lines = [_tidy_line(line) for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     lines = lines[: _tail_start(lines)]
 
     published: dt.date | None = None
@@ -312,6 +376,7 @@ def clean_document(text: str, *, is_html: bool) -> CleanedText:
     author: str | None = None
     # (line or "" for a break, is_metadata) in order; metadata kept only to place the title.
     kept: list[tuple[str, bool]] = []
+    header: list[str] = []
     above = ""  # the last non-blank line seen, to tell a caption from a cut-off number
     for i, line in enumerate(lines):
         if not line:
@@ -326,6 +391,10 @@ def clean_document(text: str, *, is_html: bool) -> CleanedText:
             kept.append(("", True))
             continue
         if _is_boilerplate(line) or _is_caption(lines, i, prev_line):
+            if not any(k for k, _ in kept):
+                header.append(
+                    line
+                )  # site name, menu, breadcrumb: may name the county when the article does not
             kept.append(("", False))
             continue
         m = _TRAILING_CREDIT.search(line)
@@ -371,6 +440,13 @@ def clean_document(text: str, *, is_html: bool) -> CleanedText:
         from pipelines.core.html_text import clean_title
 
         title = clean_title(title)
+    article = "\n".join(unique)
     return CleanedText(
-        text="\n".join(unique), title=title, published_date=published, outlet=outlet, author=author
+        text=article,
+        title=title,
+        published_date=pubdate.choose_publication_date(published, article, url=url),
+        outlet=outlet,
+        author=author,
+        is_work_report=pubdate.is_work_report(title, article),
+        page_header="\n".join(header) or None,
     )

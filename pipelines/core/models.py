@@ -45,6 +45,11 @@ class CleanedText:
     published_date: dt.date | None = None
     outlet: str | None = None  # 来源
     author: str | None = None  # 作者 / 记者
+    # A 政府工作报告: its 过去一年 / 去年 is the year before it was delivered (published_date).
+    is_work_report: bool = False
+    # The site's lines above the article (menus, breadcrumbs, site name), dropped from text: they
+    # may name the county when the article itself only says 全县.
+    page_header: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

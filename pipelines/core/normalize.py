@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 
 __all__ = ["normalize_text"]
 
@@ -42,11 +43,33 @@ def _t2s():  # type: ignore[no-untyped-def]
     return opencc.OpenCC("t2s")
 
 
+# Simplified place names OpenCC t2s would break (it reads 乾 as the traditional form of 干, so
+# 乾县 / 乾安县 became 干县 / 干安县): found by converting every name of the gazetteer. Their 乾 is
+# swapped for a private-use character during the conversion.
+_KEEP_QIAN = re.compile("乾(?=[县縣安])")
+_PLACEHOLDER = "\ue000"
+
+
+# Pinyin a converter left after a character: 發(fā)生率, 萬(wàn)元, 建档【dàng】立卡. Only syllables with
+# a tone mark, right after a Chinese character, so (GDP), (kg) and English words stay.
+_TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
+_SYLLABLE = f"[a-zü]*[{_TONED}][a-zü]*"
+_INLINE_PINYIN = re.compile(
+    rf"[(\[【](?<=[\u4e00-\u9fff][(\[【])\s*{_SYLLABLE}(?:\s+{_SYLLABLE})*\s*[)\]】]", re.IGNORECASE
+)
+
+
 def normalize_text(text: str) -> str:
-    """Full-width → half-width, odd spaces → space, traditional → simplified (OpenCC t2s)."""
+    """Full-width → half-width, odd spaces → space, traditional → simplified (OpenCC t2s), inline
+    pinyin dropped."""
     if not text:
         return text
     text = text.translate(_WIDTH)
     if text.isascii():
         return text
-    return _t2s().convert(text)
+    text = _INLINE_PINYIN.sub("", text)
+    kept = "乾" in text
+    if kept:
+        text = _KEEP_QIAN.sub(_PLACEHOLDER, text)
+    text = _t2s().convert(text)
+    return text.replace(_PLACEHOLDER, "乾") if kept else text

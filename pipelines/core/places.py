@@ -5,12 +5,17 @@ How a name in the text becomes a place:
    aliases of schemas/place_aliases.csv (tier 1), and by forms derived from its name (tier 2):
    the short name (安图, 延边, 甘肃), 自治县/自治州/自治旗 short forms (都安县, 延边州), and the
    historical names of divisions that were renamed from 县 to 市/区 or from 市 to 区 (平泉县 → 平泉市),
-   since the reports are from 2013–2021. A surface keeps only the candidates of its best tier, so
-   朝阳县 (an official name) never means 朝阳区.
+   since the reports are from 2013–2021, and the customary abbreviations of Inner Mongolia's
+   banners (察右后旗 for 察哈尔右翼后旗, 乌前旗, 东乌旗; one-character ones like 准旗 are listed in
+   place_aliases.csv). A surface keeps only the candidates of its best tier, so 朝阳县 (an official
+   name) never means 朝阳区.
 2. Stop entries (kind=stop in place_aliases.csv) are common words that look like places (和平,
    城关, 东方) or longer words that contain a place name (大兴安岭南麓, 振兴): they take part in
    matching, so they block the place reading, but produce no mention.
 3. Matching is leftmost-longest and non-overlapping, by walking a character trie of all surfaces.
+   A short name right before 河/江/湖/溪/山/岭/峰 names a river or mountain (金沙江, 长白山, 贺兰山),
+   and a name starting with 万/千/百/亿 right after a number is that number's unit (200多万年前):
+   neither is a place.
 4. A surface with several candidates (东乡, 城关区, 朝阳区) is resolved by the other places of the
    same text: a place containing the other candidates wins (吉林 → 吉林省); then the candidate
    whose prefecture is named; then the one of highest level (西安 → 西安市, not 辽源's 西安区);
@@ -66,17 +71,28 @@ _ETHNIC_TAIL = re.compile(
 )
 
 
-_BACK_REFERENCE = re.compile("(?:该|全|我|本)县")
+_BACK_REFERENCE = {suffix: re.compile(f"(?:该|全|我|本){suffix}") for suffix in "县旗"}
 
 
-def _back_references(text: str, start: int) -> list[int]:
-    return [m.start() for m in _BACK_REFERENCE.finditer(text, start)]
+def _back_references(text: str, start: int, suffix: str) -> list[int]:
+    """Where 该县/全县/我县/本县 (or the same with 旗) stand in text after `start`."""
+    return [m.start() for m in _BACK_REFERENCE[suffix].finditer(text, start)]
 
 
 _LEVEL_RANK = {"province": 0, "prefecture": 1, "county": 2}
 
 # A name ending in 市 right before 场, or in 区 right before 域, is part of 市场 / 区域.
 _SPLIT_AFTER = {"市": "场", "区": "域"}
+
+# A short name before one of these names a river or mountain (金沙江, 长白山), except 山区
+# (通江山区: the county's mountain area).
+_LANDFORM = frozenset("河江湖溪山岭峰")
+# A short name ending in one of these may be the river or mountain itself (沙河, 恒山, 五指山).
+_LANDFORM_END = frozenset("河江湖溪山岭峰海")
+_NUMBER_BEFORE = frozenset("0123456789.〇零一二两三四五六七八九十百千万多余几数")
+_NUMBER_UNITS = frozenset("万千百亿")
+# A county-level name written with its suffix; without one (安图, 察右后) it is a short name.
+_PLACE_SUFFIXES = frozenset("县旗市区州盟")
 
 _COUNTY_SUFFIX = {
     "县": "县",
@@ -135,6 +151,8 @@ def derived_forms(place: Place) -> list[str]:
         return forms
     if name.endswith("新区"):  # 浦东新区, 滨海新区
         return [name[:-2]]
+    if kind == "旗":
+        forms += banner_abbreviations(name[:-1])
     # by kind, not by name: 万柏林区 is a 市辖区 named 万柏林, not a 林区 named 万柏
     suffix = _COUNTY_SUFFIX.get(kind, "")
     if not suffix or not name.endswith(suffix):
@@ -148,6 +166,27 @@ def derived_forms(place: Place) -> list[str]:
     elif kind == "市辖区":
         forms += [root + "县", root + "市"]  # 湟中县 → 湟中区, 临安市 → 临安区
     return forms
+
+
+_BANNER_WING = re.compile(r"(?P<root>.{2,}?)(?P<side>[左右])翼(?P<part>[前中后])")
+_BANNER_PART = re.compile(r"(?P<root>.{2,}?)(?P<part>[前中后左右])")
+_DIRECTIONS = "东西南北"
+
+
+def banner_abbreviations(root: str) -> list[str]:
+    """How Inner Mongolia writes its long banner names: the first character of the people or place
+    name plus the wing and part (察哈尔右翼后 → 察右后旗, 乌拉特前 → 乌前旗), or an east/west
+    prefix plus that character (东乌珠穆沁 → 东乌旗). One-character forms (准旗 for 准格尔旗) are
+    ambiguous among banners and everyday words, so place_aliases.csv lists the customary ones."""
+    m = _BANNER_WING.fullmatch(root)
+    if m:
+        return [m["root"][0] + m["side"] + m["part"] + "旗"]
+    m = _BANNER_PART.fullmatch(root)
+    if m:
+        return [m["root"][0] + m["part"] + "旗"]
+    if len(root) >= 4 and root[0] in _DIRECTIONS:
+        return [root[:2] + "旗"]
+    return []
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +253,17 @@ def _scan(text: str, trie: dict) -> Iterator[tuple[int, int]]:
             i = best
 
 
+def _starts_word(trie: dict, text: str, i: int) -> bool:
+    """Whether one of the trie's words starts at text[i]."""
+    node: dict | None = trie
+    while node is not None and i < len(text):
+        node = node.get(text[i])
+        if node is not None and _END in node:
+            return True
+        i += 1
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class _Match:
     start: int
@@ -249,9 +299,13 @@ class PlaceIndex:
                 raise ValueError(f"place alias {e.alias!r} points to unknown code {e.code}")
             by_tier[e.alias][TIER_ALIAS].add(e.code)
         self._candidates: dict[str, tuple[str, ...]] = {}
+        short: set[str] = set()
         for surface, tiers in by_tier.items():
             if surface not in stops:
                 self._candidates[surface] = tuple(sorted(tiers[min(tiers)]))
+                if min(tiers) == TIER_DERIVED and surface[-1] not in _PLACE_SUFFIXES:
+                    short.add(surface)
+        self.short_names = frozenset(short)
         self.stop_words = frozenset(stops)
         self._trie = _build_trie([*self._candidates, *stops])
 
@@ -266,8 +320,19 @@ class PlaceIndex:
                 surface, end = surface[:-1], end - 1
                 if surface not in self._candidates:
                     continue
+            if surface in self.short_names and self._names_landform(text, end):
+                continue
+            if surface[0] in _NUMBER_UNITS and text[start - 1 : start] in _NUMBER_BEFORE and start:
+                continue
             out.append(_Match(start, end, surface, self._candidates.get(surface, ())))
         return out
+
+    def _names_landform(self, text: str, end: int) -> bool:
+        """Whether the name ending at `end` is part of a river's or mountain's (长白山), not a place
+        followed by another (张掖山丹县)."""
+        if text[end : end + 1] not in _LANDFORM or text[end : end + 2] == "山区":
+            return False
+        return not _starts_word(self._trie, text, end)
 
     def _context(self, matches: list[_Match]) -> Counter[str]:
         """How often each place is named unambiguously, counting a county's prefecture and province."""
@@ -328,30 +393,51 @@ class PlaceIndex:
 
     # -- the subject of a report ------------------------------------------------------------------
 
-    def subject_county(self, title: str | None, text: str) -> County | None:
+    def subject_county(
+        self, title: str | None, text: str, outlet: str | None = None, page_header: str | None = None
+    ) -> County | None:
         """The county a report is about, or None when it names no county.
 
-        A county named in the title wins (the one the body names most if the title names
-        several); otherwise the county the body names most (该县/全县 after a county count half a
-        mention for it), ties broken by whether its prefecture or province is also named, then by
-        which comes first."""
+        A county named in the title wins (the one the body scores highest if the title names
+        several). Otherwise the county the body scores highest: a mention by the full name (安图县,
+        察右后旗) counts 2, by a short name (安图) 1, by a short name that may be a river or mountain
+        (沙河, 恒山) ½; 该县/全县/全旗 after a county ½ for it; the full name in the first lines of
+        the body 3 more, and a county the outlet names (来源:今日宁乡) 4 more. Ties go to the county
+        whose prefecture or province is also named, then to the one named first. When nothing
+        scores a full mention, the page's header lines (menus, breadcrumbs: 首页 > 宁乡新闻) decide."""
         head = (title or "").strip()
         joined = f"{head}\n{text}" if head else text
         mentions = self.find_places(joined)
         title_end = len(head) if head else 0
+        body_start = title_end + 1 if head else 0
         counties = [m for m in mentions if m.level == "county"]
-        if not counties:
+        outlet_counties = [m.code for m in self.find_places(outlet or "") if m.level == "county"]
+        if not counties and not outlet_counties and not page_header:
             return None
-        in_body: Counter[str] = Counter()
+        score: Counter[str] = Counter()
+        lead_end = _lead_end(joined, body_start)
+        led: set[str] = set()
         for m in counties:
-            if m.start > title_end:
-                in_body[m.code] += 1
-        # 该县/全县/我县 refer back to the county named last: half a mention each, enough to break ties
-        starts = [m.start for m in counties]
-        for pos in _back_references(joined, title_end):
-            i = bisect.bisect_left(starts, pos) - 1
-            if i >= 0:
-                in_body[counties[i].code] += 0.5
+            if m.start < body_start:
+                continue
+            score[m.code] += self._mention_weight(m)
+            if m.start < lead_end and m.surface not in self.short_names and m.code not in led:
+                led.add(m.code)
+                score[m.code] += _LEAD_BONUS
+        # 该县/全县/我县 refer back to the county named last, 全旗 to the banner: half a mention each
+        for suffix in "县旗":
+            referents = [
+                m
+                for m in counties
+                if self._mention_weight(m) >= 1 and (m.name[-1] == "旗") == (suffix == "旗")
+            ]
+            starts = [m.start for m in referents]
+            for pos in _back_references(joined, body_start, suffix):
+                i = bisect.bisect_left(starts, pos) - 1
+                if i >= 0:
+                    score[referents[i].code] += 0.5
+        for code in dict.fromkeys(outlet_counties):
+            score[code] += _OUTLET_BONUS
         first_seen: dict[str, int] = {}
         for m in counties:
             first_seen.setdefault(m.code, m.start)
@@ -360,12 +446,22 @@ class PlaceIndex:
         def consistency(code: str) -> int:
             return sum(named[a] for a in self.gazetteer.place(code).ancestors())
 
-        in_title = [m.code for m in counties if m.end <= title_end]
-        pool = list(dict.fromkeys(in_title)) or list(in_body)
+        in_title = [m.code for m in counties if m.end <= title_end and self._mention_weight(m) >= 1]
+        pool = list(dict.fromkeys(in_title)) or list(score)
+        if page_header and not in_title and max(score.values(), default=0) < 1:
+            for m in self.find_places(page_header):
+                if m.level == "county":
+                    score[m.code] += self._mention_weight(m)
+            pool = list(score)
         if not pool:
             return None
-        best = max(pool, key=lambda c: (in_body[c], consistency(c), -first_seen[c]))
+        best = max(pool, key=lambda c: (score[c], consistency(c), -first_seen.get(c, len(joined))))
         return self.gazetteer.county(best)
+
+    def _mention_weight(self, m: PlaceMention) -> float:
+        if m.surface not in self.short_names:
+            return 2
+        return 0.5 if m.surface[-1] in _LANDFORM_END else 1
 
 
 # A member of a list of names: a few Chinese characters between enumeration marks (福康 in
@@ -390,3 +486,17 @@ def _without_names_listed_with_non_places(text: str, mentions: list[PlaceMention
         if not siblings or any(siblings):
             kept.append(m)
     return kept
+
+
+_LEAD_BONUS = 3
+_OUTLET_BONUS = 4
+_LEAD_LINES, _LEAD_CHARS = 2, 150
+
+
+def _lead_end(text: str, start: int) -> int:
+    """Where the first lines of the body end: two lines, at most 150 characters."""
+    end = start
+    for _ in range(_LEAD_LINES):
+        nxt = text.find("\n", end + 1)
+        end = len(text) if nxt < 0 else nxt
+    return min(end, start + _LEAD_CHARS)

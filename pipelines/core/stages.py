@@ -88,11 +88,12 @@ def insert_rows(
     if frame.empty:
         return 0
     frame = frame.reindex(columns=list(columns))
-    select = ", ".join(f'CAST("{name}" AS {kind})' for name, kind in columns.items())
+    select = ", ".join(f'CAST("{name}" AS {kind}) AS "{name}"' for name, kind in columns.items())
     view = f"_fupin_insert_{table}"
     con.register(view, frame)
     try:
-        con.execute(f"INSERT INTO {schema}.{table} SELECT {select} FROM {view}")
+        # by name: a column added to an existing file by ensure_raw_schema sits at the end
+        con.execute(f"INSERT INTO {schema}.{table} BY NAME SELECT {select} FROM {view}")
     finally:
         con.unregister(view)
     return len(frame)
@@ -287,18 +288,18 @@ def sync_raw_documents(con: duckdb.DuckDBPyConnection, raw_dir: str | os.PathLik
 # --- cleaning ---------------------------------------------------------------------------------------
 
 
-def _clean_one(item: tuple[str, str, bool]) -> dict[str, Any]:
+def _clean_one(item: tuple[str, str, bool, str | None]) -> dict[str, Any]:
     """Clean one document and find its county; runs in a worker process when there are many."""
-    document_id, text, is_html = item
+    document_id, text, is_html, url = item
     places = _WORKER_CONTEXT["places"]
     try:
-        cleaned = cleaning.clean_document(text, is_html=is_html)
+        cleaned = cleaning.clean_document(text, is_html=is_html, url=url)
     except Exception as exc:
         return {"document_id": document_id, "error": ("clean", _error_reason("cleaning", exc))}
     if not cleaned.text.strip():
         return {"document_id": document_id, "error": ("clean", "no article text left after cleaning")}
     try:
-        county = places.subject_county(cleaned.title, cleaned.text)
+        county = places.subject_county(cleaned.title, cleaned.text, cleaned.outlet, cleaned.page_header)
     except Exception as exc:
         return {"document_id": document_id, "error": ("place", _error_reason("finding the county", exc))}
     return {
@@ -350,7 +351,7 @@ def clean_documents(con: duckdb.DuckDBPyConnection, places: Any) -> StageStats:
         cleaned_rows: list[dict[str, Any]] = []
         duplicate_rows: list[dict[str, Any]] = []
         rejections: list[dict[str, Any]] = []
-        items = [(p[0], p[3], bool(p[4])) for p in pending]
+        items = [(p[0], p[3], bool(p[4]), p[5]) for p in pending]
         for result in _map_documents(_clean_one, items, {"places": places}):
             document_id, source_file, content_hash, _, _, url = by_id[result["document_id"]]
             stats.processed += 1
@@ -388,6 +389,7 @@ def clean_documents(con: duckdb.DuckDBPyConnection, places: Any) -> StageStats:
                     "outlet": cleaned.outlet,
                     "author": cleaned.author,
                     "url": url,
+                    "is_work_report": cleaned.is_work_report,
                     "county_code": county.code,
                     "county_name": county.name,
                     "clean_text": cleaned.text,

@@ -43,6 +43,7 @@ RAW_TABLES: dict[str, dict[str, str]] = {
         "outlet": "VARCHAR",
         "author": "VARCHAR",
         "url": "VARCHAR",
+        "is_work_report": "BOOLEAN",
         "county_code": "VARCHAR",
         "county_name": "VARCHAR",
         "clean_text": "VARCHAR",

@@ -86,11 +86,28 @@ def connect(path: str | os.PathLike[str], read_only: bool = False) -> duckdb.Duc
     return duckdb.connect(str(path), read_only=read_only)
 
 
+def _add_missing_columns(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, columns: dict[str, str]
+) -> None:
+    """A working file made by an older fupin gains the columns added since (NULL until re-cleaned)."""
+    have = {
+        name
+        for (name,) in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+            [schema, table],
+        ).fetchall()
+    }
+    for name, kind in columns.items():
+        if name not in have:
+            con.execute(f'ALTER TABLE {schema}.{table} ADD COLUMN "{name}" {kind}')
+
+
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw schema, every raw table and the pipeline bookkeeping tables if missing."""
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
-    for table in RAW_TABLES:
+    for table, columns in RAW_TABLES.items():
         con.execute(create_table_sql(table))
+        _add_missing_columns(con, RAW_SCHEMA, table, columns)
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}")
     for table, columns in STATE_TABLES.items():
         con.execute(create_table_sql(table, schema=STATE_SCHEMA, columns=columns))

@@ -125,6 +125,14 @@ def test_traditional_and_full_width_are_normalised():
         ("□文/摄 陈丹华 田畅 本报记者 姚建平", None, None, "陈丹华 田畅 姚建平"),
         ("本报记者 王立新 通讯员 赵一鸣", None, None, "王立新 赵一鸣"),
         ("2019-12-05", dt.date(2019, 12, 5), None, None),
+        # a date with a time among the site's words, anywhere on a short line
+        ("新华网 2020-11-18 21:32", dt.date(2020, 11, 18), None, None),
+        ("文库 2021-07-27 17:52:33 工作报告", dt.date(2021, 7, 27), None, None),
+        ("来源:湘江日报 作者:李文 编辑:王芳 2020-06-05 08:43:26", dt.date(2020, 6, 5), "湘江日报", "李文"),
+        ("07.03.2018  09:40", dt.date(2018, 3, 7), None, None),  # day first
+        ("2018-03-07陈立新", dt.date(2018, 3, 7), None, "陈立新"),  # the date and the author
+        ("录入时间:2018-03-07", dt.date(2018, 3, 7), None, None),
+        ("(来源:石阡县人民政府网)", None, "石阡县人民政府网", None),
     ],
 )
 def test_metadata_line_forms(line, date, outlet, author):
@@ -140,6 +148,8 @@ def test_metadata_line_forms(line, date, outlet, author):
         "来源:国家统计局数据显示,全县农村居民人均可支配收入增长8.2%。",
         "时间紧、任务重,全县干部放弃休息日下村入户。",
         "文化扶贫激发内生动力",
+        "2020年2月29日正式退出贫困县序列",
+        "截至2019-12-31 24:00,全县贫困人口清零。",
     ],
 )
 def test_content_is_never_metadata(line):
@@ -233,3 +243,52 @@ def test_cleaner_version_and_empty_input():
     assert isinstance(CLEANER_VERSION, str) and CLEANER_VERSION
     assert clean_document("", is_html=False).text == ""
     assert clean_document("", is_html=True).text == ""
+
+
+def test_inline_pinyin_left_by_converters_is_removed():
+    text = "全縣貧困發(fā)生率降至0.8%,人均增收1.5萬(wàn)元,建档【dàng】立卡户全部脱贫。"
+    assert (
+        clean_document(text, is_html=False).text
+        == "全县贫困发生率降至0.8%,人均增收1.5万元,建档立卡户全部脱贫。"
+    )
+    # brackets of letters without tone marks are content
+    kept = "地区生产总值(GDP)增长6%,亩产800斤(jin)以上。"
+    assert clean_document(kept, is_html=False).text == kept
+
+
+def test_a_number_and_its_unit_are_joined_across_spaces_and_lines():
+    text = "該縣轄12 個鄉鎮,216 個行政村,面積1380 平方公里。截至2018 年底,全县贫困村23\n个。"
+    assert clean_document(text, is_html=False).text == (
+        "该县辖12个乡镇,216个行政村,面积1380平方公里。截至2018年底,全县贫困村23个。"
+    )
+    # a space between two numbers or before a word stays
+    assert clean_document("2019 2020 年度", is_html=False).text == "2019 2020年度"
+
+
+def test_a_count_broken_across_lines_is_rejoined_but_separate_lines_stay_apart():
+    text = "截至去年底,剩余贫困人口1206户3\n851人,贫困发生率0.9%。"
+    assert clean_document(text, is_html=False).text == "截至去年底,剩余贫困人口1206户3851人,贫困发生率0.9%。"
+    rows = "贫困户5\n2019年脱贫情况"  # a heading ending in a digit, then a heading with a year
+    assert clean_document(rows, is_html=False).text == rows
+    table = "2019\n2020"
+    assert clean_document(table, is_html=False).text == table
+
+
+def test_a_mirror_site_paragraph_marker_is_dropped():
+    text = "各位代表:js8\n一、2019年工作回顾js8\n2019年,全县脱贫1200人。js8"
+    assert (
+        clean_document(text, is_html=False).text == "各位代表:\n一、2019年工作回顾\n2019年,全县脱贫1200人。"
+    )
+
+
+def test_a_site_menu_is_dropped_but_kept_as_the_page_header():
+    text = (
+        "新闻 | 政务 | 平江发布 | 视频 | 专题\n"
+        "精准扶贫见成效\n"
+        "全县贫困发生率降至0.5%,脱贫攻坚取得决定性胜利,群众满意度明显提高。\n"
+    )
+    c = clean_document(text, is_html=False)
+    assert "平江发布" not in c.text
+    assert c.page_header == "新闻 | 政务 | 平江发布 | 视频 | 专题"
+    # a headline with one bar is not a menu
+    assert clean_document("平江|贫困大县摘帽记", is_html=False).text == "平江|贫困大县摘帽记"

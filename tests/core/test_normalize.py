@@ -38,3 +38,18 @@ def test_a_long_report_is_converted_whole():
     out = normalize_text(text)
     assert out.startswith("全县建档立卡贫困户4215户")
     assert out.count("全县建档立卡贫困户4215户,人均纯收入9680元。") == 20000
+
+
+def test_no_place_name_of_the_gazetteer_is_changed_by_the_conversion():
+    from pipelines.core.gazetteer import load_gazetteer
+    from pipelines.core.places import derived_forms
+
+    for place in load_gazetteer().places:
+        for name in (place.name, *derived_forms(place)):
+            if len(name) >= 2:  # one-character roots are never looked up
+                assert normalize_text(name) == name, name
+    assert (
+        normalize_text("陕西乾县和吉林乾安县的干部说乾隆年间天气乾旱")
+        == "陕西乾县和吉林乾安县的干部说乾隆年间天气干旱"
+    )
+    assert normalize_text("乾縣和乾安縣") == "乾县和乾安县"

@@ -204,3 +204,73 @@ def test_alias_file_is_well_formed():
         else:
             assert e.code == "", e
     assert len({e.alias for e in entries}) == len(entries)
+
+
+def test_inner_mongolia_banner_abbreviations(index):
+    text = "乌兰察布市察右前旗、科左后旗和东乌旗的牧民,鄂前旗、乌后旗、准旗和达茂旗也来了。"
+    assert [m.name for m in index.find_places(text) if m.level == "county"] == [
+        "察哈尔右翼前旗",
+        "科尔沁左翼后旗",
+        "东乌珠穆沁旗",
+        "鄂托克前旗",
+        "乌拉特后旗",
+        "准格尔旗",
+        "达尔罕茂明安联合旗",
+    ]
+    gaz = load_gazetteer()
+    assert "察右后旗" in derived_forms(gaz.place("150928"))
+    assert "西乌旗" in derived_forms(gaz.place("152526"))
+
+
+def test_everyday_words_that_straddle_a_county_name(index):
+    text = (
+        "易地扶贫搬迁安置点顺利通过验收,党和政府的关怀让人民和移民和睦相处。"
+        "该县是全国模范县,代理县长和代县长都说这是千年古县,古县城里有200多万年前的化石。"
+    )
+    assert found(index, text) == []
+
+
+def test_rivers_and_mountains_named_like_counties_are_not_counties(index):
+    text = "金沙江畔、澜沧江边、长白山下、贺兰山麓,六盘山片区和大通河谷"
+    assert [m for m in index.find_places(text) if m.level == "county"] == []
+    # a short name before a place that starts with 山 is still a place; so is a county's 山区
+    assert ("张掖", "620700") in found(index, "张掖山丹县")
+    assert ("通江", "511921") in found(index, "四川通江山区的群众")
+
+
+def test_a_number_unit_is_not_a_place(index):
+    assert found(index, "投入资金3万全部到位,200多万年前的遗址") == []
+    assert found(index, "江西万年县") == [("江西", "360000"), ("万年县", "361129")]
+
+
+def test_full_name_in_the_first_lines_outweighs_scattered_short_names(index):
+    body = (
+        "近年来,内蒙古化德县把易地扶贫搬迁作为头号工程。\n"
+        "安置小区建在城边,兴和、商都的干部前来学习,兴和的经验也被借鉴,商都同样如此。\n"
+        "全县搬迁群众住进了新楼房。"
+    )
+    assert index.subject_county(None, body).name == "化德县"
+
+
+def test_a_short_name_that_may_be_a_river_counts_less(index):
+    # 沙河 is 沙河市's short name and a common river's; 宁乡 is named once, plainly
+    body = "全县新建安置点3处。沙河两岸的贫困户搬进新居。宁乡的干部驻村帮扶。"
+    assert index.subject_county(None, body).name == "宁乡市"
+
+
+def test_the_outlet_names_the_county_when_the_article_only_says_the_county(index):
+    body = "●全县有建档立卡贫困户2100户。\n●流沙河等3处安置点建成。\n●全县脱贫1900户。"
+    assert index.subject_county(None, body, outlet="今日宁乡").name == "宁乡市"
+    assert index.subject_county(None, body, outlet="新华网").name == "沙河市"  # only the river is left
+
+
+def test_back_references_count_for_a_banner(index):
+    body = "察右中旗地处阴山北麓。化德县来人考察。全旗贫困人口全部脱贫,全旗上下一心,全旗……"
+    assert index.subject_county(None, body).name == "察哈尔右翼中旗"
+
+
+def test_the_page_header_decides_only_when_the_article_names_no_county(index):
+    body = "全县贫困发生率降至0.5%。全县脱贫攻坚取得决定性胜利。"
+    assert index.subject_county(None, body, page_header="首页 > 平江新闻 > 正文").name == "平江县"
+    body = "安图县贫困发生率降至0.5%。"
+    assert index.subject_county(None, body, page_header="首页 > 平江新闻 > 正文").name == "安图县"

@@ -14,6 +14,7 @@ renamed as (
         nullif(trim(outlet), '') as outlet,
         nullif(trim(author), '') as author,
         nullif(trim(url), '') as url,
+        coalesce(is_work_report, false) as is_work_report,
         county_code,
         county_name,
         char_count,
