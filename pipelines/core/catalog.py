@@ -99,7 +99,6 @@ class Cues:
     respectively_pairs: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]  # (joint words, parts)
     plan_word: re.Pattern[str]
     plan_heading: re.Pattern[str]  # a section heading that announces plans (cues.yaml sections)
-    work_report_title: re.Pattern[str]
     purpose_opening: re.Pattern[str]  # a clause opening with a purpose word (cues.yaml purpose_words)
     done_word: re.Pattern[str]
 
@@ -256,9 +255,6 @@ def _parse_cues(data: dict, path: Path) -> Cues:
             r"\s*(?:" + _alternation(data["purpose_words"]) + ")", f"{path.name}: purpose_words"
         ),
         plan_heading=_words(data["sections"]["plan_headings"], f"{path.name}: sections.plan_headings"),
-        work_report_title=_words(
-            data["sections"]["work_report_titles"], f"{path.name}: sections.work_report_titles"
-        ),
         done_word=_words(data["plan_governs_sentence"]["done"], f"{path.name}: plan_governs_sentence"),
         bare_zero_rate=_compile(
             r"(?:" + _alternation(data["from_to"]["zero_rates"]) + r")[^\d,，。;；]{0,4}?"

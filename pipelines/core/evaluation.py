@@ -239,7 +239,12 @@ def predict_file(
     cleaned = cleaning.clean_document(doc.text, is_html=doc.is_html, url=doc.url or url)
     subject = places.subject_county(cleaned.title, cleaned.text, cleaned.outlet, cleaned.page_header)
     extraction = extract_facts(
-        cleaned.text, subject=subject, published=cleaned.published_date, catalog=catalog, places=places
+        cleaned.text,
+        subject=subject,
+        published=cleaned.published_date,
+        catalog=catalog,
+        places=places,
+        work_report=cleaned.is_work_report,
     )
     predictions = [
         Prediction(source_file, f.county_name, f.metric_code, f.year, f.value, f.sentence)

@@ -97,12 +97,14 @@ def extract_facts(
     published: dt.date | None,
     catalog: Catalog,
     places: PlaceIndex | None = None,
+    work_report: bool = False,
 ) -> Extraction:
     """Facts (and unclassified numbers) of one cleaned report.
 
     `subject` is the report's county; `places` a PlaceIndex used to attribute a fact to another
     county the clause names. Without a subject no fact can be attributed, and only unclassified
-    mentions are returned.
+    mentions are returned. A government work report (`work_report`, see pubdate.is_work_report)
+    reviews the year before it was delivered.
     """
     pub_year = published.year if published else None
     finder = mention_finder(catalog)
@@ -110,7 +112,6 @@ def extract_facts(
     result = Extraction()
     if not mentions:
         return result
-    work_report = bool(catalog.cues.work_report_title.search(text, 0, _WORK_REPORT_TITLE_WITHIN))
     times = find_time_expressions(text, pub_year, work_report=work_report)  # sorted by start
     time_starts = [t.start for t in times]
     place_mentions = places.find_places(text) if places is not None else []
@@ -162,7 +163,6 @@ def extract_facts(
     return result
 
 
-_WORK_REPORT_TITLE_WITHIN = 400  # characters: a work report says so in its title or first lines
 _HEADING_MAX = 30
 # 一、 二、 … or 第一部分: a heading of the report's first level, which opens a part (review, plans)
 _TOP_HEADING = re.compile(r"\s*(?:[一二三四五六七八九十]{1,3}[、.．]|第[一二三四五六七八九十]{1,3}部分)")

@@ -493,9 +493,9 @@ def fact_id(
     return _short_hash(document_id, metric_code, county_code, year, float(value), start)
 
 
-def _extract_one(item: tuple[str, str, str | None, dt.date | None, County]) -> dict[str, Any]:
+def _extract_one(item: tuple[str, str, bool, dt.date | None, County]) -> dict[str, Any]:
     """Extract one document's facts; runs in a worker process when there are many documents."""
-    document_id, text, _title, published, subject = item
+    document_id, text, is_work_report, published, subject = item
     try:
         extraction = extract.extract_facts(
             text,
@@ -503,6 +503,7 @@ def _extract_one(item: tuple[str, str, str | None, dt.date | None, County]) -> d
             published=published,
             catalog=_WORKER_CONTEXT["catalog"],
             places=_WORKER_CONTEXT["places"],
+            work_report=bool(is_work_report),
         )
     except Exception as exc:
         return {"document_id": document_id, "error": _error_reason("extracting facts", exc)}
@@ -553,8 +554,8 @@ def extract_document_facts(
             )
         pending = con.execute(
             f"""
-            SELECT c.document_id, c.source_file, c.content_hash, c.clean_text, c.title, c.published_date,
-                   c.county_code, c.county_name
+            SELECT c.document_id, c.source_file, c.content_hash, c.clean_text, c.is_work_report,
+                   c.published_date, c.county_code, c.county_name
             FROM {RAW}.cleaned_documents AS c LEFT JOIN {state} AS s USING (document_id)
             WHERE s.document_id IS NULL OR s.extraction_version <> ?
                OR s.text_fingerprint <> c.text_fingerprint

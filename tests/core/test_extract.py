@@ -31,9 +31,11 @@ def _county(places: PlaceIndex, name: str):
     return next(c for c in gazetteer.counties if c.name == name)
 
 
-def facts_of(text, catalog, places, county="石阡县", published=dt.date(2019, 12, 20)):
+def facts_of(text, catalog, places, county="石阡县", published=dt.date(2019, 12, 20), work_report=False):
     subject = _county(places, county)
-    result = extract_facts(text, subject=subject, published=published, catalog=catalog, places=places)
+    result = extract_facts(
+        text, subject=subject, published=published, catalog=catalog, places=places, work_report=work_report
+    )
     return {(f.metric_code, f.value, f.year) for f in result.facts}, result
 
 
@@ -335,14 +337,21 @@ def test_a_heading_dates_its_section_and_a_plan_heading_makes_plans(catalog, pla
         "二、2020年工作安排\n"
         "全县剩余贫困人口1200人全部脱贫。\n"
     )
-    found, _ = facts_of(text, catalog, places, published=dt.date(2020, 5, 20))
+    found, _ = facts_of(text, catalog, places, published=dt.date(2020, 5, 20), work_report=True)
     assert found == {("exited_poor_villages", 12, 2019), ("exited_poor_population", 8450, 2019)}
 
 
 def test_a_work_report_reviews_the_year_before(catalog, places):
-    text = "石阡县人民政府工作报告\n一年来,全县实现脱贫3260人。"
+    text = "一年来,全县实现脱贫3260人。目前全县贫困发生率降至0.8%。\n全县剩余贫困人口360人。"
+    found, _ = facts_of(text, catalog, places, published=dt.date(2020, 1, 8), work_report=True)
+    # 一年来, 目前 and a figure with no time of its own: the year reviewed
+    assert found == {
+        ("exited_poor_population", 3260, 2019),
+        ("poverty_incidence", 0.8, 2019),
+        ("remaining_poor_population", 360, 2019),
+    }
     found, _ = facts_of(text, catalog, places, published=dt.date(2020, 1, 8))
-    assert found == {("exited_poor_population", 3260, 2019)}
+    assert ("exited_poor_population", 3260, None) in found  # in a news story 一年来 is no year
 
 
 @pytest.mark.parametrize(
@@ -373,3 +382,9 @@ def test_the_verb_of_a_list_governs_its_members_after_a_sub_group(catalog, place
         ("relocated_population", 1910, 2020),
     }
     assert not result.unclassified  # "十三五" names a plan, not five of something
+
+
+def test_a_year_opening_a_paragraph_dates_it(catalog, places):
+    text = "2018年,石阡县扎实推进脱贫攻坚。全县实现脱贫5230人。\n全县贫困发生率降至1.2%。"
+    found, _ = facts_of(text, catalog, places)
+    assert found == {("exited_poor_population", 5230, 2018), ("poverty_incidence", 1.2, None)}
