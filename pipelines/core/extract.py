@@ -119,18 +119,21 @@ def extract_facts(
     seen: set[tuple[str, str, float]] = set()
     mention_iter = iter(mentions)
     pending = next(mention_iter, None)
-    # the year of the last heading that named one; a work report's default is the year it reviews
-    section_anchor = _reviewed_year(pub_year) if work_report else None
+    # the year of the section's heading; a work report's default is the year it reviews
+    default_anchor = _reviewed_year(pub_year) if work_report else None
+    section_anchor = default_anchor
     in_plan_section = False
     for para in _PARAGRAPH.finditer(text):
         para_times = times[bisect_left(time_starts, para.start()) : bisect_left(time_starts, para.end())]
         line = para.group(0)
-        if _is_heading(line):
+        if _is_heading(line) and not _FULL_DATE.search(line):  # a dateline is no section
             years = [t for t in para_times if t.year is not None]
-            if years:
-                section_anchor = years[0]
             if _is_top_heading(line):
+                # 一、… opens a part of the report: its year, or the report's default
                 in_plan_section = bool(catalog.cues.plan_heading.search(line))
+                section_anchor = years[0] if years else default_anchor
+            elif years:
+                section_anchor = years[0]
         anchor: TimeExpr | None = section_anchor
         opening = _opening_time(text, para, para_times)
         if opening is not None:
@@ -167,6 +170,7 @@ _HEADING_MAX = 30
 # 一、 二、 … or 第一部分: a heading of the report's first level, which opens a part (review, plans)
 _TOP_HEADING = re.compile(r"\s*(?:[一二三四五六七八九十]{1,3}[、.．]|第[一二三四五六七八九十]{1,3}部分)")
 _OPENING_TIME_WITHIN = 3  # characters from a paragraph's start
+_FULL_DATE = re.compile(r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
 
 
 def _is_top_heading(line: str) -> bool:

@@ -388,3 +388,16 @@ def test_a_year_opening_a_paragraph_dates_it(catalog, places):
     text = "2018年,石阡县扎实推进脱贫攻坚。全县实现脱贫5230人。\n全县贫困发生率降至1.2%。"
     found, _ = facts_of(text, catalog, places)
     assert found == {("exited_poor_population", 5230, 2018), ("poverty_incidence", 1.2, None)}
+
+
+def test_a_table_of_contents_and_a_delivery_line_do_not_date_the_review(catalog, places):
+    text = (
+        "一、2019年工作回顾\n"
+        "二、2020年主要任务\n"
+        "三、加强政府自身建设\n"
+        "——2020年1月6日在石阡县第十七届人民代表大会第四次会议上\n"
+        "各位代表:\n"
+        "全年投入扶贫资金8.2亿元,实现脱贫6320人。\n"
+    )
+    found, _ = facts_of(text, catalog, places, published=dt.date(2020, 1, 6), work_report=True)
+    assert found == {("poverty_funds_invested", 820_000_000, 2019), ("exited_poor_population", 6320, 2019)}
