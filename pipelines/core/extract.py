@@ -182,14 +182,15 @@ def _reviewed_year(pub_year: int | None) -> TimeExpr | None:
 
 
 def _opening_time(text: str, para: re.Match[str], para_times: list[TimeExpr]) -> TimeExpr | None:
-    """A year that opens a paragraph (2018年,全县… / 截至2019年底,…) dates the whole paragraph."""
+    """A year that opens a paragraph (2018年,全县… / 2018年是…之年 / 截至2019年底,…) dates the whole
+    paragraph, unless it only dates the number after it (2014年的3.6万人…)."""
     if not para_times or para_times[0].year is None:
         return None
     first = para_times[0]
     leading = text[para.start() : first.start]
     if len(leading.strip()) > _OPENING_TIME_WITHIN or first.kind not in ("point", "as_of", "range", "since"):
         return None
-    return first if text[first.end : first.end + 2].lstrip("度底末")[:1] in ",，、" else None
+    return None if _DATES_ITS_NUMBER.match(text, first.end) else first
 
 
 def _is_heading(line: str) -> bool:

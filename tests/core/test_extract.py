@@ -388,6 +388,10 @@ def test_a_year_opening_a_paragraph_dates_it(catalog, places):
     text = "2018年,石阡县扎实推进脱贫攻坚。全县实现脱贫5230人。\n全县贫困发生率降至1.2%。"
     found, _ = facts_of(text, catalog, places)
     assert found == {("exited_poor_population", 5230, 2018), ("poverty_incidence", 1.2, None)}
+    found, _ = facts_of("2017年石阡县全力攻坚。全县改造危房2130户。", catalog, places)
+    assert found == {("housing_renovated_households", 2130, 2017)}
+    found, _ = facts_of("2014年的贫困人口3.2万人已大幅减少。全县改造危房2130户。", catalog, places)
+    assert ("housing_renovated_households", 2130, None) in found
 
 
 def test_a_table_of_contents_and_a_delivery_line_do_not_date_the_review(catalog, places):
