@@ -390,7 +390,7 @@ def test_a_year_opening_a_paragraph_dates_it(catalog, places):
     assert found == {("exited_poor_population", 5230, 2018), ("poverty_incidence", 1.2, None)}
     found, _ = facts_of("2017年石阡县全力攻坚。全县改造危房2130户。", catalog, places)
     assert found == {("housing_renovated_households", 2130, 2017)}
-    found, _ = facts_of("2014年的贫困人口3.2万人已大幅减少。全县改造危房2130户。", catalog, places)
+    found, _ = facts_of("2014年的3.2万贫困人口已大幅减少。全县改造危房2130户。", catalog, places)
     assert ("housing_renovated_households", 2130, None) in found
 
 
