@@ -4,10 +4,14 @@ The text is cut into paragraphs, sentences and clauses. Every number with a unit
 numbers joined only by 、/和 (全县脱贫3148户10284人, 5731户、10249名建档立卡贫困人口) or by a
 from–to connective (由2014年底的3675.95元增加到2020年的12346.67元) form a *run* and share the
 words around it. A number's *scope* is its clause with the number written ◆ and the other members
-of its run ◇; the metric catalog's cue and exclusion patterns are matched against that scope, so
-all knowledge of the language lives in schemas/*.yaml. Then each fact gets its place (the report's
-county unless the clause names another one, or a wider area) and its year (from-to and 分别 lists
-first, then the nearest time expression in the clause, the sentence, the paragraph).
+of its run ◇, plus the verb that governs it when its own words are only a noun (尚有贫困村57个、
+贫困户11539户; 累计退出贫困村27个,贫困人口6411户23507人; 6个贫困村、9478户实现脱贫退出); the metric
+catalog's frames, cues and exclusions are matched against that scope, so all knowledge of the
+language lives in schemas/*.yaml. A plan word governs the rest of its sentence; a list of counties
+after a total breaks the total down. Then each fact gets its place (the report's county unless the
+clause names another one, or a wider area) and its year (from–to and 分别 lists first, then the
+nearest time expression in the clause, the sentence, the paragraph, the section's heading; a work
+report reviews the year before it was delivered).
 """
 
 from __future__ import annotations
@@ -398,6 +402,32 @@ def _matching_rule(metric: Metric, scope: str) -> str | None:
     return None
 
 
+@dataclass(slots=True)
+class _SentenceReading:
+    """What a reader carries from clause to clause of one sentence."""
+
+    previous_scope: str = ""  # the previous clause's text, for a clause that leans on it
+    carried_place: tuple[str, County | None] | None = None  # the place that owns the rest of the sentence
+    list_place: tuple[str, County | None] | None = None  # the place of the last clause that named one
+    governing: str = ""  # the verb of the last clause that had one: verbless clauses after it take it
+    in_plan: bool = False  # a plan word earlier in the sentence (今年将确保…,5852人脱贫)
+    last_claim: tuple[NumberMention, _Claim] | None = None  # the previous clause's last claimed number
+    breakdown_of: tuple[NumberMention, _Claim] | None = None  # the total a list of counties breaks down
+    last_end_year: dict[str, tuple[int | None, int | None]] = field(
+        default_factory=lambda: {"from": (None, None), "to": (None, None)}
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _ClauseContext:
+    """How one clause is read: whose its figures are, what governs them, what they break down."""
+
+    place: tuple[str, County | None] | None
+    plan: bool  # the clause is governed by a plan word earlier in the sentence
+    parent: tuple[NumberMention, _Claim] | None  # the total the clause breaks down by county
+    governing: str  # the verb the clause's verbless members take
+
+
 def _extract_sentence(
     doc: _Document,
     catalog: Catalog,
@@ -410,10 +440,7 @@ def _extract_sentence(
 ) -> None:
     text = doc.text
     sentence_text = text[sentence.start : sentence.end].strip()
-    previous_scope = ""
-    carried_place: tuple[str, County | None] | None = None
     clauses = _clauses(text, sentence)
-    last_end_year: dict[str, tuple[int | None, int | None]] = {"from": (None, None), "to": (None, None)}
     quiet_times = [
         t
         for t in times
@@ -421,74 +448,23 @@ def _extract_sentence(
             c.start <= t.start < c.end and any(c.start <= m.start < c.end for m in mentions) for c in clauses
         )
     ]
-    governing = ""  # the verb of the last clause that had one: verbless clauses after it take it
-    in_plan = False  # a plan word earlier in the sentence (今年将确保…,5852人脱贫)
-    last_claim: tuple[NumberMention, _Claim] | None = None  # the clause's last number, if claimed
-    breakdown_of: tuple[NumberMention, _Claim] | None = None  # the total a list of counties may break down
-    list_place: tuple[str, County | None] | None = None  # the place of the last clause that named one
+    state = _SentenceReading()
     for index, clause in enumerate(clauses):
         items = [_Item(m) for m in mentions if clause.start <= m.start < clause.end]
-        clause_text = text[clause.start : clause.end]
-        total = last_claim or breakdown_of
-        if _opens_breakdown(text, clause, last_claim) or (
-            total is not None and _is_place_list(doc, clause, mentions)
-        ):
-            # 全市贫困人口11662人(康平7418人、新民1854人) / …,其中康平7418人,新民1854人
-            parent = total
-        else:
-            parent = None
-        place_here = _place_in(doc, catalog, clause.start, clause.end)
-        only_wider = not items and _only_names_wider_area(clause_text, catalog)
-        if parent is None and place_here is not None and (place_here[0] != "wider" or only_wider):
-            # a county or village named in a clause owns the rest of its sentence; a wider area, its
-            # clause, or the sentence when the clause only names it (在全省,…); the counties of a
-            # breakdown in parentheses, only their own figures
-            carried_place = place_here
-        clause_place = carried_place
-        if _JOINED.match(clause_text) and list_place is not None:
-            clause_place = list_place  # 全市贫困人口…(…)和贫困村60个: the list goes on in the same place
-        if parent is None and place_here is not None:
-            list_place = place_here
-        plan_here = in_plan and not catalog.cues.done_word.search(clause_text)
-        in_plan = in_plan or bool(catalog.cues.plan_word.search(clause_text))
-        breakdown_of = total
-        last_claim = None
+        context = _read_clause(doc, catalog, clause, items, mentions, state)
         if not items:
-            previous_scope = clause_text
+            state.previous_scope = text[clause.start : clause.end]
             continue
-        _runs(text, items, catalog)
-        head = text[clause.start : items[0].mention.start]
-        if governing and _is_verbless(_without_places(doc, clause.start, head), catalog):
-            clause_governing = governing
-        else:
-            clause_governing = ""
-            prefix = _governing_prefix(head, catalog)
-            if not _is_verbless(prefix.replace(_SUB_GROUP, ""), catalog):
-                governing = prefix  # 其中… is not a verb: the list's verb still governs after it
+        following = clauses[index + 1] if index + 1 < len(clauses) else None
         for item in items:
-            unit = item.mention.unit
-            scope = _prepare(_scope(text, clause, items, item, catalog, governing=clause_governing), catalog)
-            scope = _respective_reading(scope, items, item, catalog)
-            if item.run == items[-1].run and index + 1 < len(clauses):
-                scope += _purpose(text, clauses[index + 1], catalog)
-            clause_scope = _prepare(_clause_scope(text, clause, items, item), catalog)
-            claim = _classify(scope, clause_scope, unit, catalog)
-            if claim is None and previous_scope and _leans_on_previous(text, clause, items, item, catalog):
-                # the clauses are read as one, so cues may span them (贫困人口3.6万人,…减少到1200人)
-                carried = _prepare(_scope(text, clause, items, item, catalog, prefix=previous_scope), catalog)
-                claim = _classify(carried, _prepare(previous_scope, catalog) + clause_scope, unit, catalog)
-                if claim is not None:
-                    claim = _Claim(claim.metric, claim.rule + "+carry_over")
-                    scope = carried
-            if claim is None and parent is not None and _is_place_part(doc, clause, item, parent[0]):
-                # 全市贫困人口11662人(康平7418人、新民1854人): a breakdown by county of the number before it
-                claim = _Claim(parent[1].metric, parent[1].rule + "+breakdown")
-            if claim is None or plan_here:
+            claimed = _claim(doc, catalog, clause, items, item, context, state, following)
+            if claimed is None or context.plan:
                 _add_unclassified(result, item.mention, sentence_text)
                 continue
-            if parent is None:
-                last_claim = (item.mention, claim)
-            owner = _owner(doc, catalog, clause, item, clause_place)
+            claim, scope = claimed
+            if context.parent is None:
+                state.last_claim = (item.mention, claim)
+            owner = _owner(doc, catalog, clause, item, context.place)
             if owner is None:
                 continue
             year, period_start = _year_for(doc, item, items, clause, sentence, times, anchor, quiet_times)
@@ -496,39 +472,133 @@ def _extract_sentence(
                 # 从2013年底的4.3万人减少到2019年底的…,贫困发生率从15.2%下降到0.8%: a parallel from–to
                 # shares its start and its end
                 if year is None:
-                    year, period_start = last_end_year[item.from_to]
-                last_end_year[item.from_to] = (year, period_start)
+                    year, period_start = state.last_end_year[item.from_to]
+                state.last_end_year[item.from_to] = (year, period_start)
             if year is not None and doc.pub_year is not None and year > doc.pub_year:
                 continue  # a target for a later year, not an achievement
-            metrics = [(claim.metric, claim.rule)]
-            metrics += [
-                (catalog.metrics[rule.metric], f"{claim.rule}+also:{rule.metric}")
-                for rule in claim.metric.also
-                if rule.when.search(scope)
-            ]
-            for metric, rule in metrics:
-                key = (owner.code, metric.code, item.mention.value)
-                if key in seen:
-                    continue  # the same fact stated again: a summary line, a repeated paragraph
-                seen.add(key)
-                result.facts.append(
-                    Fact(
-                        county_code=owner.code,
-                        county_name=owner.name,
-                        metric_code=metric.code,
-                        value=item.mention.value,
-                        unit=metric.unit,
-                        year=year,
-                        period_start_year=period_start,
-                        qualifier=item.mention.qualifier,
-                        sentence=sentence_text,
-                        start_offset=item.mention.start,
-                        end_offset=item.mention.end,
-                        raw_phrase=item.mention.phrase,
-                        rule=rule + (f"+{item.from_to}" if item.from_to else ""),
-                    )
-                )
-        previous_scope = clause_text
+            _add_facts(result, seen, catalog, claim, scope, item, owner, (year, period_start), sentence_text)
+        state.previous_scope = text[clause.start : clause.end]
+
+
+def _read_clause(
+    doc: _Document,
+    catalog: Catalog,
+    clause: _Span,
+    items: list[_Item],
+    mentions: list[NumberMention],
+    state: _SentenceReading,
+) -> _ClauseContext:
+    """The clause's context, and what it hands on to the clauses after it (updates `state`)."""
+    text = doc.text
+    clause_text = text[clause.start : clause.end]
+    total = state.last_claim or state.breakdown_of
+    parent = None
+    if _opens_breakdown(text, clause, state.last_claim) or (
+        total is not None and _is_place_list(doc, clause, mentions)
+    ):
+        parent = total  # 全市贫困人口11662人(康平7418人、新民1854人) / …,其中康平7418人,新民1854人
+    place_here = _place_in(doc, catalog, clause.start, clause.end)
+    only_wider = not items and _only_names_wider_area(clause_text, catalog)
+    if parent is None and place_here is not None and (place_here[0] != "wider" or only_wider):
+        # a county or village named in a clause owns the rest of its sentence; a wider area, its
+        # clause, or the sentence when the clause only names it (在全省,…); the counties of a
+        # breakdown, only their own figures
+        state.carried_place = place_here
+    place = state.carried_place
+    if _JOINED.match(clause_text) and state.list_place is not None:
+        place = state.list_place  # 全市贫困人口…(…)和贫困村60个: the list goes on in the same place
+    if parent is None and place_here is not None:
+        state.list_place = place_here
+    plan = state.in_plan and not catalog.cues.done_word.search(clause_text)
+    state.in_plan = state.in_plan or bool(catalog.cues.plan_word.search(clause_text))
+    state.breakdown_of = total
+    state.last_claim = None
+    governing = ""
+    if items:
+        _runs(text, items, catalog)
+        head = text[clause.start : items[0].mention.start]
+        if state.governing and _is_verbless(_without_places(doc, clause.start, head), catalog):
+            governing = state.governing
+        else:
+            prefix = _governing_prefix(head, catalog)
+            if not _is_verbless(prefix.replace(_SUB_GROUP, ""), catalog):
+                state.governing = prefix  # 其中… is not a verb: the list's verb still governs after it
+    return _ClauseContext(place=place, plan=plan, parent=parent, governing=governing)
+
+
+def _claim(
+    doc: _Document,
+    catalog: Catalog,
+    clause: _Span,
+    items: list[_Item],
+    item: _Item,
+    context: _ClauseContext,
+    state: _SentenceReading,
+    following: _Span | None,
+) -> tuple[_Claim, str] | None:
+    """The metric that claims a number, with the scope it was read in; None if no metric does."""
+    text, unit = doc.text, item.mention.unit
+    scope = _prepare(_scope(text, clause, items, item, catalog, governing=context.governing), catalog)
+    scope = _respective_reading(scope, items, item, catalog)
+    if item.run == items[-1].run and following is not None:
+        scope += _purpose(text, following, catalog)
+    clause_scope = _prepare(_clause_scope(text, clause, items, item), catalog)
+    claim = _classify(scope, clause_scope, unit, catalog)
+    previous = state.previous_scope
+    if claim is None and previous and _leans_on_previous(text, clause, items, item, catalog):
+        # the clauses are read as one, so cues may span them (贫困人口3.6万人,…减少到1200人)
+        carried = _prepare(_scope(text, clause, items, item, catalog, prefix=previous), catalog)
+        claim = _classify(carried, _prepare(previous, catalog) + clause_scope, unit, catalog)
+        if claim is not None:
+            return _Claim(claim.metric, claim.rule + "+carry_over"), carried
+    parent = context.parent
+    if claim is None and parent is not None and _is_place_part(doc, clause, item, parent[0]):
+        # 全市贫困人口11662人(康平7418人、新民1854人): a breakdown by county of the number before it
+        return _Claim(parent[1].metric, parent[1].rule + "+breakdown"), scope
+    return (claim, scope) if claim is not None else None
+
+
+def _add_facts(
+    result: Extraction,
+    seen: set[tuple[str, str, float]],
+    catalog: Catalog,
+    claim: _Claim,
+    scope: str,
+    item: _Item,
+    owner: County,
+    years: tuple[int | None, int | None],
+    sentence_text: str,
+) -> None:
+    """The claimed metric's fact, and those of the metrics the same number states at once (`also`)."""
+    metrics = [(claim.metric, claim.rule)]
+    metrics += [
+        (catalog.metrics[rule.metric], f"{claim.rule}+also:{rule.metric}")
+        for rule in claim.metric.also
+        if rule.when.search(scope)
+    ]
+    mention = item.mention
+    for metric, rule in metrics:
+        key = (owner.code, metric.code, mention.value)
+        if key in seen:
+            continue  # the same fact stated again: a summary line, a repeated paragraph
+        seen.add(key)
+        result.facts.append(
+            Fact(
+                county_code=owner.code,
+                county_name=owner.name,
+                metric_code=metric.code,
+                value=mention.value,
+                unit=metric.unit,
+                year=years[0],
+                period_start_year=years[1],
+                qualifier=mention.qualifier,
+                sentence=sentence_text,
+                start_offset=mention.start,
+                end_offset=mention.end,
+                raw_phrase=mention.phrase,
+                rule=rule + (f"+{item.from_to}" if item.from_to else ""),
+            )
+        )
 
 
 def _purpose(text: str, following: _Span, catalog: Catalog) -> str:
