@@ -62,6 +62,7 @@ class Metric:
     also: tuple[AlsoRule, ...] = ()
     frames: tuple[Frame, ...] = ()
     accepts: tuple[str, ...] = ()  # other units whose numbers the metric takes, stored in `unit`
+    contains: tuple[str, ...] = ()  # metrics a 其中 after this metric's figure states (行政村 … 其中贫困村)
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,7 @@ def _parse_metric(entry: dict, path: Path, known_units: set[str], exclusion_grou
             _parse_frame(f, f"{where} frame {i + 1}") for i, f in enumerate(entry.get("frames", []))
         ),
         accepts=accepts,
+        contains=tuple(entry.get("contains", [])),
     )
 
 
@@ -308,6 +310,10 @@ def load_catalog(schemas_dir: Path | None = None) -> Catalog:
             raise CatalogError(f"{metrics_path.name}: metric {metric.code!r} is defined twice")
         metrics[metric.code] = metric
     for metric in metrics.values():
+        if unknown := [c for c in metric.contains if c not in metrics]:
+            raise CatalogError(
+                f"{metrics_path.name}: metric {metric.code!r}: contains names unknown {unknown}"
+            )
         for rule in metric.also:
             if rule.metric not in metrics:
                 raise CatalogError(

@@ -313,7 +313,7 @@ def _scope(
     if before_run and not head:
         head = _governing_prefix(text[clause.start : items[0].mention.start], catalog)
     if head and (before_run or governing) and _is_verbless(left, catalog):
-        left = head + left.lstrip("、和及与 ")
+        left = head + left
     if after_run and _is_verbless(right, catalog):
         right += text[items[-1].mention.scope_end : clause.end]
     parts = [prefix, left]
@@ -373,23 +373,46 @@ def _prepare(scope: str, catalog: Catalog) -> str:
     return _DATE_IN_SCOPE.sub("", scope)
 
 
-def _excluded(metric: Metric, scope: str, clause_scope: str, unit: str, catalog: Catalog) -> bool:
+def _excluded(
+    metric: Metric, scope: str, clause_scope: str, unit: str, catalog: Catalog, lifted: frozenset[str]
+) -> bool:
     if any(p.search(scope) for p in metric.exclude):
         return True
     return any(
         p.search(clause_scope)
         for name, group in catalog.cues.exclude.items()
-        if name not in metric.ignore and (group.units is None or unit in group.units)
+        if name not in metric.ignore and name not in lifted and (group.units is None or unit in group.units)
         for p in group.patterns
     )
 
 
-def _classify(scope: str, clause_scope: str, unit: str, catalog: Catalog) -> _Claim | None:
+def _classify(
+    scope: str, clause_scope: str, unit: str, catalog: Catalog, lifted: frozenset[str] = frozenset()
+) -> _Claim | None:
+    """The highest-priority metric whose frames or cues read the scope; `lifted` names shared
+    exclusion groups that do not apply here."""
     for metric in catalog.metrics_by_unit.get(unit, ()):  # highest priority first
         rule = _matching_rule(metric, scope)
-        if rule is not None and not _excluded(metric, scope, clause_scope, unit, catalog):
+        if rule is not None and not _excluded(metric, scope, clause_scope, unit, catalog, lifted):
             return _Claim(metric, rule)
     return None
+
+
+_SUB_GROUP_EXCLUSION = frozenset({"subgroup"})
+
+
+def _own_figure_after_total(
+    scope: str, clause_scope: str, unit: str, catalog: Catalog, total: tuple[NumberMention, _Claim] | None
+) -> _Claim | None:
+    """辖524个村,其中贫困村157个、贫困人口11万余人: after 其中, a figure of another kind than the total
+    before it (another unit, or a metric the total's `contains`) is a figure of its own."""
+    if total is None or _SUB_GROUP not in clause_scope:
+        return None
+    claim = _classify(scope, clause_scope, unit, catalog, lifted=_SUB_GROUP_EXCLUSION)
+    total_mention, total_claim = total
+    if claim is None or not (total_mention.unit != unit or claim.metric.code in total_claim.metric.contains):
+        return None
+    return _Claim(claim.metric, claim.rule + "+own_part")
 
 
 def _matching_rule(metric: Metric, scope: str) -> str | None:
@@ -425,6 +448,7 @@ class _ClauseContext:
     place: tuple[str, County | None] | None
     plan: bool  # the clause is governed by a plan word earlier in the sentence
     parent: tuple[NumberMention, _Claim] | None  # the total the clause breaks down by county
+    total: tuple[NumberMention, _Claim] | None  # the last figure claimed before the clause
     governing: str  # the verb the clause's verbless members take
 
 
@@ -523,7 +547,7 @@ def _read_clause(
             prefix = _governing_prefix(head, catalog)
             if not _is_verbless(prefix.replace(_SUB_GROUP, ""), catalog):
                 state.governing = prefix  # 其中… is not a verb: the list's verb still governs after it
-    return _ClauseContext(place=place, plan=plan, parent=parent, governing=governing)
+    return _ClauseContext(place=place, plan=plan, parent=parent, total=total, governing=governing)
 
 
 def _claim(
@@ -551,6 +575,8 @@ def _claim(
         claim = _classify(carried, _prepare(previous, catalog) + clause_scope, unit, catalog)
         if claim is not None:
             return _Claim(claim.metric, claim.rule + "+carry_over"), carried
+    if claim is None:
+        claim = _own_figure_after_total(scope, clause_scope, unit, catalog, context.total)
     parent = context.parent
     if claim is None and parent is not None and _is_place_part(doc, clause, item, parent[0]):
         # 全市贫困人口11662人(康平7418人、新民1854人): a breakdown by county of the number before it

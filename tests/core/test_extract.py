@@ -112,7 +112,21 @@ CASES = [
         {("poverty_funds_invested", 1_860_000_000, 2019)},
     ),
     # no time in the text: no year
-    ("该县有行政村156个,其中贫困村47个。", {("administrative_villages", 156, None)}),
+    # after 其中 a figure of another kind than the total is its own (the poor villages among all
+    # villages); one of the same kind is a sub-group
+    (
+        "该县有行政村156个,其中贫困村47个。",
+        {("administrative_villages", 156, None), ("poor_villages", 47, None)},
+    ),
+    (
+        "全县辖12个乡镇、186个村,其中贫困村52个、贫困人口3.6万人。",
+        {
+            ("administrative_villages", 186, None),
+            ("poor_villages", 52, None),
+            ("registered_poor_population", 36000, None),
+        },
+    ),
+    ("全县有贫困人口5.2万人,其中因病致贫1.1万人。", {("registered_poor_population", 52000, None)}),
     # negative cues: averages, plans, subsidies, sub-groups, changes
     ("全县村集体经济收入村均达到8.5万元。", set()),
     ("力争到2020年底贫困发生率降至2%以下。", set()),
