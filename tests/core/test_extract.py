@@ -127,6 +127,15 @@ CASES = [
         },
     ),
     ("全县有贫困人口5.2万人,其中因病致贫1.1万人。", {("registered_poor_population", 52000, None)}),
+    # households and people right after the poor villages they live in are the poor's
+    (
+        "全县共有48个贫困村10235户38620人。",
+        {
+            ("poor_villages", 48, None),
+            ("registered_poor_households", 10235, None),
+            ("registered_poor_population", 38620, None),
+        },
+    ),
     # negative cues: averages, plans, subsidies, sub-groups, changes
     ("全县村集体经济收入村均达到8.5万元。", set()),
     ("力争到2020年底贫困发生率降至2%以下。", set()),
