@@ -44,6 +44,7 @@ _LINE_END_MARKER = re.compile(r"(?<=[\u4e00-\u9fff。!?:;,”])[a-z]{2,4}\d{1,3}
 _HEADING_MARK = re.compile(
     r"^(?:[一二三四五六七八九十]+[、.]|[((][一二三四五六七八九十\d]+[))]|第[一二三四五六七八九十]+|——|【)"
 )
+_YEAR_START = re.compile(r"^(?:19|20)\d{2}\s*年")
 _JOIN_MIN_LEN = 50  # a line this long without final punctuation is a paragraph cut mid-sentence
 
 # ---------------------------------------------------------------------------------------------
@@ -319,6 +320,8 @@ def _should_join(prev: str, nxt: str) -> bool:
             return paragraph_like or cut_count or bool(re.search(r"[,、]", prev))
     if last in _FINAL or _HEADING_MARK.match(nxt):
         return False
+    if _DIGITS_THEN_UNIT.match(nxt) and not _YEAR_START.match(nxt) and re.search(r"[,、]", prev):
+        return True  # 贫困户15832户,贫困人口 / 58210人: a figure cut from its noun mid-sentence
     if last in "“‘《([【":
         return True  # an opening bracket never ends a line of its own
     if not paragraph_like:

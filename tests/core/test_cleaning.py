@@ -83,6 +83,13 @@ def test_number_split_across_lines_always_joins():
     assert "贫困人口10249名。" in clean_document(text, is_html=False).text
 
 
+def test_a_figure_cut_from_its_noun_mid_sentence_joins_it_but_a_year_starts_its_own_line():
+    text = "全县共有建档立卡贫困户12306户,贫困人口\n43150人。"
+    assert "贫困人口43150人。" in clean_document(text, is_html=False).text
+    text = "全县共有建档立卡贫困户12306户,贫困人口\n2019年全县实现脱贫。"
+    assert "2019年全县实现脱贫。" in clean_document(text, is_html=False).text.split("\n")
+
+
 def test_line_starting_with_punctuation_continues_the_previous_one():
     text = "全县累计发放扶贫小额信贷6674笔\n，金额1.2亿元。"
     assert clean_document(text, is_html=False).text == "全县累计发放扶贫小额信贷6674笔,金额1.2亿元。"
