@@ -150,6 +150,8 @@ INFRASTRUCTURE_AND_COOPERATIVES = [
     ("新建道路及广场1.2万平方米。", set()),
     ("巩固提升2.3万人饮水安全。", {("drinking_water_population", 23000, None)}),
     ("解决1.6万贫困人口安全饮水问题。", {("drinking_water_population", 16000, None)}),
+    # the beneficiaries of a programme named in the clause before are its figure
+    ("实施农村饮水安全巩固提升工程46处,受益人口3.8万人。", {("drinking_water_population", 38000, None)}),
     ("建成集中供水工程46处,自来水普及率达到92%。", set()),
     (
         "全县发展农民专业合作社860家,组建12个扶贫合作社。",
