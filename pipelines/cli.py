@@ -131,7 +131,8 @@ class _Progress:
         self.failed_checks: list[str] = []
         self.failures: list[tuple[str, str]] = []
         self.running: list[str] = []  # steps started and not finished, in start order
-        self.finished: list[str] = []
+        self.finished: list[str] = []  # steps that succeeded
+        self.failed: list[str] = []
         self._step_assets: Counter[str] = Counter()
         self._check_steps: dict[str, str] = {}  # step of a Python asset check -> its outcome
 
@@ -161,17 +162,17 @@ class _Progress:
             seconds = event.event_specific_data.duration_ms / 1000
             self._print(f"  ok  {step:<28} {self._describe_step(step)} ({seconds:.1f}s)")
         elif kind == "STEP_FAILURE":
-            self.finish(step)
+            self.finish(step, failed=True)
             message = _error_line(event.event_specific_data.error)
             self.failures.append((step, message))
             self._print(f"  FAILED {step}: {message}")
         elif kind == "STEP_SKIPPED":
             self._print(f"  --  {step:<28} skipped (an upstream step failed)")
 
-    def finish(self, step: str) -> None:
+    def finish(self, step: str, *, failed: bool = False) -> None:
         if step in self.running:
             self.running.remove(step)
-        self.finished.append(step)
+        (self.failed if failed else self.finished).append(step)
 
     def _describe_step(self, step: str) -> str:
         if step == "dbt_models":
@@ -207,6 +208,8 @@ _STEP_ASSETS = {
 
 def _error_line(error: Any) -> str:
     """The most specific message of a (possibly wrapped) Dagster error, on one line."""
+    if getattr(error, "cls_name", None) == "DagsterExecutionInterruptedError":
+        return "interrupted"
     while getattr(error, "cause", None) is not None:
         error = error.cause
     message = (getattr(error, "message", None) or str(error)).strip()
@@ -359,13 +362,13 @@ class _SignalRecorder:
 def _interruption_line(signum: int, progress: _Progress, seconds: float) -> str:
     """Where an interrupted run stopped, for the terminal and the run log."""
     name = signal.Signals(signum).name
-    if progress.running:
-        where = "during " + ", ".join(progress.running)
+    if progress.running or progress.failed:
+        where = "during " + ", ".join(progress.running + progress.failed)
     elif progress.finished:
         where = f"after {progress.finished[-1]}"
     else:
         where = "before the first step"
-    done = ", ".join(s for s in progress.finished if s not in progress.running) or "none"
+    done = ", ".join(progress.finished) or "none"
     return (
         f"run interrupted by {name} {where} ({seconds:.1f}s in; steps finished: {done}); "
         f"the published warehouse was left as it was"
@@ -441,8 +444,8 @@ def _export_format(args: argparse.Namespace) -> str:
 def cmd_export(args: argparse.Namespace) -> int:
     warehouse = _published_warehouse(args)
     table = EXPORT_TABLES[args.table]
-    fmt = _export_format(args)
     output = _output_file(args.output) if args.output else None
+    fmt = _export_format(args)
     con = connect(warehouse, read_only=True)
     try:
         found = con.execute(
