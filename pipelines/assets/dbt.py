@@ -87,10 +87,11 @@ def describe_dbt_test(manifest: Mapping[str, Any], test: Mapping[str, Any]) -> s
     metadata = test.get("test_metadata") or {}
     kwargs = metadata.get("kwargs", {})
     model = _node_name(manifest, test.get("attached_node"))
-    column = f"{model}.{test.get('column_name') or kwargs.get('column_name')}"
+    column_name = test.get("column_name") or kwargs.get("column_name")
+    column = f"{model}.{column_name}"
     kind = metadata.get("name")
     if kind == "unique":
-        sentence = f"No two rows of {model} have the same {column}."
+        sentence = f"No two rows of {model} have the same {column_name}."
     elif kind == "not_null":
         sentence = f"{column} is never null."
     elif kind == "relationships":
