@@ -302,3 +302,15 @@ def test_an_interrupted_run_says_where_it_stopped(sent: signal.Signals, tmp_path
     log = (target.parent / "fupin.run.log").read_text(encoding="utf-8")
     assert f"run interrupted by {sent.name} during " in log
     assert not target.exists()
+
+
+@pytest.mark.e2e
+def test_docs_name_relations_as_the_warehouse_does(warehouse: tuple[Path, str]) -> None:
+    """The docs are generated from a copy of the warehouse, named like it: fupin.main.dim_county."""
+    done = fupin("docs", "--no-serve", "--warehouse", str(warehouse[0]))
+    assert done.returncode == 0, done.stderr.decode()
+    catalog_file = REPO / "dbt_project" / "target" / "docs" / "catalog.json"
+    catalog = json.loads(catalog_file.read_text(encoding="utf-8"))
+    table = catalog["nodes"]["model.fupin.dim_county"]["metadata"]
+    assert (table["database"], table["schema"], table["name"]) == ("fupin", "main", "dim_county")
+    assert table["comment"].startswith("One row per county-level division")
