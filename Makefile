@@ -3,8 +3,12 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The Dagster instance `fupin run`, `make dev` and the dagster CLI share (runs, schedules, sensor cursors).
+DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+DAGSTER_HOME_DIR := $(abspath $(DAGSTER_HOME))
+DAGSTER_PORT ?= 3000
 
-.PHONY: run test lint docs report benchmark dev clean setup chromium
+.PHONY: run test lint docs report benchmark dev dagster-home clean setup chromium
 
 setup: $(STAMP)
 
@@ -18,7 +22,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/fupin run
+	DAGSTER_HOME=$(DAGSTER_HOME_DIR) $(BIN)/fupin run
 
 test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q
@@ -27,8 +31,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-dev: $(STAMP)
-	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -w workspace.yaml
+# Creates DAGSTER_HOME with its dagster.yaml when missing (never overwrites one).
+dagster-home: $(STAMP)
+	@$(BIN)/python -m pipelines.dagster_home "$(DAGSTER_HOME_DIR)" >/dev/null
+
+dev: dagster-home
+	DAGSTER_HOME=$(DAGSTER_HOME_DIR) $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DAGSTER_PORT)
 
 docs: $(STAMP)
 	$(BIN)/fupin docs

@@ -19,6 +19,8 @@ import http.server
 import logging
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -33,8 +35,10 @@ from pipelines.core.warehouse import (
     DEFAULT_WAREHOUSE,
     WarehouseError,
     WarehousePaths,
+    check_warehouse_files,
     check_writable,
     connect,
+    probe_write,
 )
 from pipelines.resources import (
     DBT_DATABASE_ENV,
@@ -61,6 +65,14 @@ EXPORT_FORMATS = {
     "parquet": "FORMAT parquet",
     "json": "FORMAT json",  # one JSON object per line
 }
+# The format an --output name implies when --format is not given.
+EXPORT_SUFFIXES = {
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".json": "json",
+    ".jsonl": "json",
+    ".ndjson": "json",
+}
 
 
 # --- paths ------------------------------------------------------------------------------------------
@@ -77,6 +89,35 @@ def _warehouse(args: argparse.Namespace) -> Path:
     return _cli_path(args.warehouse, WAREHOUSE_ENV, DEFAULT_WAREHOUSE)
 
 
+def _published_warehouse(args: argparse.Namespace) -> Path:
+    """The published file a reading command opens: it must exist and be a DuckDB file."""
+    warehouse = _warehouse(args)
+    if not warehouse.exists():
+        raise CliError(f"warehouse {warehouse} does not exist; run `fupin run` first")
+    check_warehouse_files([warehouse])
+    return warehouse
+
+
+def _output_file(value: str) -> Path:
+    """An --output path that can be written, checked before any work (a real write, not os.access,
+    which root always passes)."""
+    output = Path(value).expanduser().absolute()
+    if output.is_dir():
+        raise CliError(f"output {output} is a directory; give a file name inside it")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot create directory {output.parent} for {output}: {exc.strerror}") from exc
+    try:
+        if output.exists():
+            with open(output, "r+b"):
+                pass
+        probe_write(output.parent)
+    except OSError as exc:
+        raise CliError(f"output {output} is not writable: {exc.strerror}") from exc
+    return output
+
+
 # --- fupin run --------------------------------------------------------------------------------------
 
 
@@ -89,6 +130,9 @@ class _Progress:
         self.checks: Counter[str] = Counter()
         self.failed_checks: list[str] = []
         self.failures: list[tuple[str, str]] = []
+        self.running: list[str] = []  # steps started and not finished, in start order
+        self.finished: list[str] = []  # steps that succeeded
+        self.failed: list[str] = []
         self._step_assets: Counter[str] = Counter()
         self._check_steps: dict[str, str] = {}  # step of a Python asset check -> its outcome
 
@@ -111,15 +155,24 @@ class _Progress:
             self._check_steps[step] = outcome
             if not evaluation.passed:
                 self.failed_checks.append(f"{evaluation.asset_check_key.to_user_string()}: {severity}")
+        elif kind == "STEP_START":
+            self.running.append(step)
         elif kind == "STEP_SUCCESS":
+            self.finish(step)
             seconds = event.event_specific_data.duration_ms / 1000
             self._print(f"  ok  {step:<28} {self._describe_step(step)} ({seconds:.1f}s)")
         elif kind == "STEP_FAILURE":
+            self.finish(step, failed=True)
             message = _error_line(event.event_specific_data.error)
             self.failures.append((step, message))
             self._print(f"  FAILED {step}: {message}")
         elif kind == "STEP_SKIPPED":
             self._print(f"  --  {step:<28} skipped (an upstream step failed)")
+
+    def finish(self, step: str, *, failed: bool = False) -> None:
+        if step in self.running:
+            self.running.remove(step)
+        (self.failed if failed else self.finished).append(step)
 
     def _describe_step(self, step: str) -> str:
         if step == "dbt_models":
@@ -155,6 +208,8 @@ _STEP_ASSETS = {
 
 def _error_line(error: Any) -> str:
     """The most specific message of a (possibly wrapped) Dagster error, on one line."""
+    if getattr(error, "cls_name", None) == "DagsterExecutionInterruptedError":
+        return "interrupted"
     while getattr(error, "cause", None) is not None:
         error = error.cause
     message = (getattr(error, "message", None) or str(error)).strip()
@@ -173,10 +228,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not raw_dir.is_dir():
         raise CliError(f"raw dir {raw_dir} does not exist or is not a directory (use --raw-dir)")
     paths = WarehousePaths.from_published(_warehouse(args))
-    try:
-        check_writable(paths)
-    except WarehouseError as exc:
-        raise CliError(str(exc)) from exc
+    check_warehouse_files([paths.published, paths.work])
+    check_writable(paths)
+    dagster_home = _dagster_home()
     # The assets read their settings from the environment, also in executor subprocesses.
     os.environ[RAW_DIR_ENV] = os.fspath(raw_dir)
     os.environ[WAREHOUSE_ENV] = os.fspath(paths.published)
@@ -186,18 +240,38 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"fupin run: {raw_dir} -> {paths.published}", file=out, flush=True)
 
     log_path = paths.directory / f"{paths.published.stem}.run.log"
-    with open(log_path, "w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+    progress = _Progress(out)
+    result, run_id, interrupted = None, None, None
+    with (
+        _SignalRecorder() as signals,
+        open(log_path, "w", encoding="utf-8") as log,
+        contextlib.redirect_stdout(log),
+    ):
         # dbt's own output goes to the log file; progress lines go to the terminal.
-        from pipelines.resources import prepare_dbt_manifest
+        try:
+            from pipelines.resources import prepare_dbt_manifest
 
-        prepare_dbt_manifest()
-        print(
-            f"  ok  {'dbt parse':<28} manifest ready ({time.monotonic() - started:.1f}s)",
-            file=out,
-            flush=True,
-        )
-        result, progress = _execute_pipeline(out)
+            progress.running.append("dbt parse")
+            prepare_dbt_manifest()
+            progress.finish("dbt parse")
+            print(
+                f"  ok  {'dbt parse':<28} manifest ready ({time.monotonic() - started:.1f}s)",
+                file=out,
+                flush=True,
+            )
+            result, run_id = _execute_pipeline(progress)
+        except KeyboardInterrupt:
+            signals.note(signal.SIGINT)
+        interrupted = signals.first()
+        if result is not None and result.success:
+            interrupted = None  # the signal came too late to stop anything: the run published
+        if interrupted is not None:
+            stopped = _interruption_line(interrupted, progress, time.monotonic() - started)
+            print(stopped, file=log, flush=True)
 
+    if interrupted is not None:
+        print(f"fupin: {stopped} (log: {log_path})", file=sys.stderr)
+        return 128 + interrupted
     if not result.success:
         step, message = progress.failures[0] if progress.failures else ("run", "the run did not succeed")
         print(
@@ -207,27 +281,98 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return 1
     _print_summary(out, paths, progress, time.monotonic() - started)
+    print(f"  dagster run: {run_id} (recorded in {dagster_home}; `make dev` shows it)", file=out, flush=True)
     return 0
 
 
-def _execute_pipeline(out: TextIO) -> tuple[Any, _Progress]:
+def _dagster_home() -> Path:
+    """The instance `fupin run` records its runs in, created when missing (see pipelines/dagster_home.py)."""
+    from pipelines.dagster_home import DAGSTER_HOME_ENV, default_dagster_home, ensure_dagster_home
+
+    home = default_dagster_home()
+    try:
+        ensure_dagster_home(home)
+        probe_write(home)
+    except OSError as exc:
+        raise CliError(f"cannot use {home} as DAGSTER_HOME: {exc.strerror} (set DAGSTER_HOME)") from exc
+    os.environ[DAGSTER_HOME_ENV] = os.fspath(home)
+    return home
+
+
+def _execute_pipeline(progress: _Progress) -> tuple[Any, str]:
     from dagster import DagsterInstance
     from dagster._core.utils import make_new_run_id
 
     from pipelines.definitions import FULL_PIPELINE_JOB, defs
 
     job = defs.resolve_job_def(FULL_PIPELINE_JOB)
-    progress = _Progress(out)
-    with DagsterInstance.ephemeral() as instance:
+    with DagsterInstance.get() as instance:
         run_id = make_new_run_id()
         instance.add_event_listener(run_id, progress)
         result = job.execute_in_process(
             instance=instance,
             run_id=run_id,
             raise_on_error=False,
+            tags={"fupin/launched_by": "fupin run"},
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         )
-    return result, progress
+    return result, run_id
+
+
+class _SignalRecorder:
+    """Which signal (Ctrl-C's SIGINT, SIGTERM) interrupted a run.
+
+    SIGTERM is turned into KeyboardInterrupt like Ctrl-C, so an interrupted run unwinds (Dagster
+    marks the step and run failed, dagster-dbt stops dbt) instead of dying on the spot. Dagster swaps
+    the handlers while steps run, so the signal's name comes from a wakeup fd, which records every
+    signal whichever Python handler is installed.
+    """
+
+    def __enter__(self) -> _SignalRecorder:
+        self._reader, self._writer = socket.socketpair()
+        self._reader.setblocking(False)
+        self._writer.setblocking(False)
+        self._previous_fd = signal.set_wakeup_fd(self._writer.fileno())
+        self._previous_term = signal.signal(signal.SIGTERM, signal.default_int_handler)
+        self._seen: list[int] = []
+        return self
+
+    def note(self, signum: int) -> None:
+        self._drain()
+        if not self._seen:
+            self._seen.append(signum)
+
+    def first(self) -> int | None:
+        self._drain()
+        return self._seen[0] if self._seen else None
+
+    def _drain(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            while data := self._reader.recv(64):
+                self._seen.extend(b for b in data if b in (signal.SIGINT, signal.SIGTERM))
+
+    def __exit__(self, *exc: object) -> None:
+        self._drain()
+        signal.set_wakeup_fd(self._previous_fd)
+        signal.signal(signal.SIGTERM, self._previous_term)
+        self._reader.close()
+        self._writer.close()
+
+
+def _interruption_line(signum: int, progress: _Progress, seconds: float) -> str:
+    """Where an interrupted run stopped, for the terminal and the run log."""
+    name = signal.Signals(signum).name
+    if progress.running or progress.failed:
+        where = "during " + ", ".join(progress.running + progress.failed)
+    elif progress.finished:
+        where = f"after {progress.finished[-1]}"
+    else:
+        where = "before the first step"
+    done = ", ".join(progress.finished) or "none"
+    return (
+        f"run interrupted by {name} {where} ({seconds:.1f}s in; steps finished: {done}); "
+        f"the published warehouse was left as it was"
+    )
 
 
 def _count(con: Any, sql: str) -> int:
@@ -281,17 +426,25 @@ def _sql_string(value: str) -> str:
 
 
 def _export_format(args: argparse.Namespace) -> str:
+    """--format, else the one the --output suffix names (.csv, .parquet, .json/.jsonl/.ndjson)."""
     if args.format:
         return args.format
-    suffix = Path(args.output).suffix.lower().lstrip(".") if args.output else ""
-    return suffix if suffix in EXPORT_FORMATS else "csv"
+    if not args.output:
+        return "csv"
+    suffix = Path(args.output).suffix.lower()
+    if suffix not in EXPORT_SUFFIXES:
+        known = ", ".join(EXPORT_SUFFIXES)
+        raise CliError(
+            f"cannot tell the format of {args.output} from its suffix {suffix or '(none)'}: "
+            f"name the file {known} or give --format {'|'.join(sorted(EXPORT_FORMATS))}"
+        )
+    return EXPORT_SUFFIXES[suffix]
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    warehouse = _warehouse(args)
-    if not warehouse.exists():
-        raise CliError(f"warehouse {warehouse} does not exist; run `fupin run` first")
+    warehouse = _published_warehouse(args)
     table = EXPORT_TABLES[args.table]
+    output = _output_file(args.output) if args.output else None
     fmt = _export_format(args)
     con = connect(warehouse, read_only=True)
     try:
@@ -302,9 +455,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         if not found:
             raise CliError(f"warehouse {warehouse} has no table {table}; run `fupin run` again")
         query = f"SELECT * FROM main.{table}"
-        if args.output:
-            output = Path(args.output).expanduser().absolute()
-            output.parent.mkdir(parents=True, exist_ok=True)
+        if output is not None:
             con.execute(f"COPY ({query}) TO {_sql_string(os.fspath(output))} ({EXPORT_FORMATS[fmt]})")
             rows = con.execute(f"SELECT count(*) FROM main.{table}").fetchone()[0]
             print(f"wrote {rows} rows of {table} to {output} ({fmt})", file=sys.stderr)
@@ -333,7 +484,8 @@ def cmd_docs(args: argparse.Namespace) -> int:
     target = DBT_PROJECT_DIR / "target" / "docs"
     with tempfile.TemporaryDirectory(prefix="fupin-docs-") as tmp:
         # dbt opens its database read-write: give it a copy, never the file BI tools read.
-        database = Path(tmp) / "docs.duckdb"
+        # Named like the warehouse: the docs name relations after the file (fupin.main.dim_county).
+        database = Path(tmp) / paths.published.name
         shutil.copyfile(source, database)
         env = {**os.environ, DBT_DATABASE_ENV: os.fspath(database)}
         command = [
@@ -369,8 +521,9 @@ def cmd_docs(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from pipelines.core.report import build_report
 
-    output = Path(args.output) if args.output else _warehouse(args).with_name("fupin-report.html")
-    summary = build_report(_warehouse(args), output)
+    warehouse = _published_warehouse(args)
+    output = _output_file(args.output) if args.output else warehouse.with_name("fupin-report.html")
+    summary = build_report(warehouse, output)
     print(
         f"wrote {summary.output}: {summary.counties} counties, {summary.observations} figures "
         f"({summary.undated_observations} without a year), {summary.conflicts} conflicting county-years"
@@ -401,6 +554,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise CliError(f"sources file {sources_path} does not exist")
     try:
         gold = load_gold(gold_path)
+        _check_gold_reports_exist(gold_path, {g.file for g in gold}, raw_dir)
         sources = load_sources(sources_path) if sources_path.is_file() else None
         catalog, places = load_catalog(), PlaceIndex(load_gazetteer())
         metrics = _metric_codes(args.metrics, known={*catalog.metrics, *(m for g in gold for m in g.metrics)})
@@ -428,6 +582,15 @@ def _metric_codes(text: str | None, known: set[str]) -> set[str] | None:
     if unknown:
         raise CliError(f"unknown metric code(s) {', '.join(unknown)}: not in the catalog nor the gold file")
     return codes
+
+
+def _check_gold_reports_exist(gold_path: Path, files: set[str], raw_dir: Path) -> None:
+    missing = sorted(name for name in files if not (raw_dir / name).is_file())
+    if missing:
+        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        raise CliError(
+            f"{gold_path} names {missing[0]}{more}, which does not exist in raw dir {raw_dir} (use --raw-dir)"
+        )
 
 
 # --- parser -----------------------------------------------------------------------------------------
@@ -504,6 +667,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CliError, WarehouseError) as exc:
         print(f"fupin: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return _reader_went_away()
+
+
+def _reader_went_away() -> int:
+    """The reader of standard output closed it (`fupin export | head`): stop quietly, exit status 141
+    like a command killed by SIGPIPE. Standard output is pointed at /dev/null so that Python's final
+    flush does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dagster import AssetSelection, Definitions, define_asset_job
+from dagster import AssetSelection, Definitions, ExecutorDefinition, define_asset_job, in_process_executor
 
 from pipelines.assets.dbt import dbt_models
 from pipelines.assets.documents import clean_documents, ingest_raw_documents
@@ -37,11 +37,21 @@ def resources(settings: FupinSettings | None = None) -> dict[str, object]:
     return {"settings": settings or FupinSettings(), "dbt": dbt_resource()}
 
 
-defs = Definitions(
-    assets=ALL_ASSETS,
-    asset_checks=ALL_CHECKS,
-    resources=resources(),
-    jobs=[full_pipeline_job],
-    schedules=[daily_pipeline_schedule],
-    sensors=[raw_dir_sensor],
-)
+def build_definitions(executor: ExecutorDefinition = in_process_executor) -> Definitions:
+    """The code location. Every step runs in the run's own process by default: the stages take turns
+    on one DuckDB file anyway, and a process per step paid Dagster's and the stages' imports again
+    for each of the ~11 steps (a run launched from the UI or the sensor took 40-60 s, 2-3 min on a
+    busy machine, for what `fupin run` does in ~15 s). Extraction still uses every core through its
+    own process pool. benchmarks/ui_run.py passes the multiprocess executor to compare."""
+    return Definitions(
+        executor=executor,
+        assets=ALL_ASSETS,
+        asset_checks=ALL_CHECKS,
+        resources=resources(),
+        jobs=[full_pipeline_job],
+        schedules=[daily_pipeline_schedule],
+        sensors=[raw_dir_sensor],
+    )
+
+
+defs = build_definitions()

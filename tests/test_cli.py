@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.core.warehouse import probe_write
 from tests.conftest import make_raw_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -152,3 +154,163 @@ def test_evaluate_scores_chosen_metrics_subjects_and_dates(tmp_path: Path) -> No
     assert "unknown metric code(s) no_such_metric:" in done.stderr.decode()
     done = fupin("evaluate", str(gold), "--raw-dir", str(raw), "--sources", str(tmp_path / "nope.csv"))
     assert done.returncode == 2 and "nope.csv does not exist" in done.stderr.decode()
+
+
+# --- the CLI at its edges: one line on stderr, exit status 2, nothing started or written ------------
+
+
+def _refused(done: subprocess.CompletedProcess[bytes], *fragments: str) -> str:
+    """The command failed as a user error: status 2, one line naming the problem, no traceback."""
+    message = done.stderr.decode().strip()
+    assert done.returncode == 2, (done.returncode, message)
+    assert len(message.splitlines()) == 1 and "Traceback" not in message, message
+    for fragment in fragments:
+        assert fragment in message, message
+    return message
+
+
+def _unwritable_dir() -> Path:
+    """A directory nobody can create files in, root included (os.access tells root yes)."""
+    candidate = Path("/sys")
+    try:
+        probe_write(candidate)
+    except OSError:
+        return candidate
+    pytest.skip(f"{candidate} is writable on this machine; no directory root cannot write to test with")
+
+
+def test_run_refuses_a_warehouse_that_is_a_directory(tmp_path: Path) -> None:
+    raw_dir = make_raw_dir(tmp_path / "raw")
+    done = fupin("run", "--raw-dir", str(raw_dir), "--warehouse", str(tmp_path))
+    _refused(done, f"warehouse {tmp_path} is a directory")
+    assert b"fupin run:" not in done.stdout  # refused before the run started
+
+
+def test_run_refuses_to_replace_a_file_that_is_not_duckdb(tmp_path: Path) -> None:
+    raw_dir = make_raw_dir(tmp_path / "raw")
+    not_duckdb = tmp_path / "fupin.duckdb"
+    not_duckdb.write_text("county,value\n都安瑶族自治县,1\n", encoding="utf-8")
+    done = fupin("run", "--raw-dir", str(raw_dir), "--warehouse", str(not_duckdb))
+    _refused(done, f"{not_duckdb} is not a DuckDB file")
+    assert not_duckdb.read_text(encoding="utf-8").startswith("county,value")
+    assert not (tmp_path / "fupin.work.duckdb").exists()
+
+
+def test_run_refuses_a_warehouse_directory_root_cannot_write(tmp_path: Path) -> None:
+    directory = _unwritable_dir()
+    raw_dir = make_raw_dir(tmp_path / "raw")
+    done = fupin("run", "--raw-dir", str(raw_dir), "--warehouse", str(directory / "fupin.duckdb"))
+    _refused(done, f"warehouse directory {directory} is not writable")
+
+
+def test_reading_commands_refuse_a_warehouse_that_is_not_duckdb(tmp_path: Path) -> None:
+    not_duckdb = tmp_path / "notes.duckdb"
+    not_duckdb.write_text("not a database", encoding="utf-8")
+    _refused(fupin("export", "--warehouse", str(not_duckdb)), "is not a DuckDB file")
+    _refused(fupin("report", "--warehouse", str(not_duckdb)), "is not a DuckDB file")
+    _refused(fupin("export", "--warehouse", str(tmp_path)), "is a directory")
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("command", ["export", "report"])
+def test_output_that_cannot_be_written_is_refused(
+    command: str, warehouse: tuple[Path, str], tmp_path: Path
+) -> None:
+    target = ["--warehouse", str(warehouse[0])]
+    fmt = ["--format", "csv"] if command == "export" else []
+    _refused(fupin(command, *target, "--output", str(tmp_path)), f"output {tmp_path} is a directory")
+    read_only = Path("/proc/version")  # a file no one may write, root included
+    _refused(fupin(command, *target, *fmt, "--output", str(read_only)), f"output {read_only} is not writable")
+    directory = _unwritable_dir()
+    _refused(fupin(command, *target, *fmt, "--output", str(directory / "out.csv")), "is not writable")
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("suffix", [".jsonl", ".ndjson", ".json"])
+def test_export_json_lines_by_suffix(suffix: str, warehouse: tuple[Path, str], tmp_path: Path) -> None:
+    output = tmp_path / f"observations{suffix}"
+    done = fupin("export", "--warehouse", str(warehouse[0]), "--output", str(output))
+    assert done.returncode == 0, done.stderr.decode()
+    records = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert records and set(records[0]) >= OBSERVATION_COLUMNS
+
+
+@pytest.mark.e2e
+def test_export_refuses_an_unknown_suffix_without_format(warehouse: tuple[Path, str], tmp_path: Path) -> None:
+    output = tmp_path / "observations.xlsx"
+    _refused(fupin("export", "--warehouse", str(warehouse[0]), "--output", str(output)), "--format")
+    assert not output.exists()
+    done = fupin("export", "--warehouse", str(warehouse[0]), "--output", str(output), "--format", "csv")
+    assert done.returncode == 0 and output.read_text(encoding="utf-8").startswith("source_file,")
+
+
+def test_export_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
+    """`fupin export | head -1`: the reader goes away long before the end."""
+    big = tmp_path / "big.duckdb"
+    con = duckdb.connect(str(big))
+    con.execute(
+        "CREATE TABLE main.rpt_metric_observations AS "
+        "SELECT range AS n, repeat('贫困发生率下降', 20) AS sentence FROM range(200000)"
+    )
+    con.close()
+    script = Path(sys.executable).parent / "fupin"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "pipelines.cli"]
+    export = subprocess.Popen(
+        [*command, "export", "--warehouse", str(big)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert export.stdout.readline().startswith(b"n,sentence")
+    export.stdout.close()
+    stderr = export.stderr.read()
+    assert export.wait(timeout=120) == 128 + signal.SIGPIPE
+    assert stderr == b""
+
+
+def test_evaluate_names_a_report_missing_from_the_raw_dir(tmp_path: Path) -> None:
+    gold = tmp_path / "gold.jsonl"
+    fact = {"file": "no_such_report.txt", "county": "都安瑶族自治县", "metric": "poverty_incidence"}
+    fact |= {"year": 2019, "value": 1.0, "evidence": "贫困发生率降至0.5%"}
+    gold.write_text(json.dumps(fact, ensure_ascii=False) + "\n", encoding="utf-8")
+    raw_dir = make_raw_dir(tmp_path / "raw")
+    done = fupin("evaluate", str(gold), "--raw-dir", str(raw_dir))
+    _refused(done, "no_such_report.txt", f"does not exist in raw dir {raw_dir}")
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("sent", [signal.SIGTERM, signal.SIGINT])
+def test_an_interrupted_run_says_where_it_stopped(sent: signal.Signals, tmp_path: Path) -> None:
+    raw_dir = make_raw_dir(tmp_path / "raw")
+    target = tmp_path / "out" / "fupin.duckdb"
+    script = Path(sys.executable).parent / "fupin"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "pipelines.cli"]
+    run = subprocess.Popen(
+        [*command, "run", "--raw-dir", str(raw_dir), "--warehouse", str(target)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for line in run.stdout:  # interrupt once extraction is done: validation and dbt are still to come
+        if "ok  extract_facts" in line:
+            run.send_signal(sent)
+            break
+    run.stdout.read()
+    stderr = run.stderr.read().strip()
+    assert run.wait(timeout=300) == 128 + sent
+    assert len(stderr.splitlines()) == 1, stderr
+    assert f"run interrupted by {sent.name} during " in stderr
+    assert "steps finished: dbt parse, reference_data" in stderr and "extract_facts" in stderr
+    assert "the published warehouse was left as it was" in stderr
+    log = (target.parent / "fupin.run.log").read_text(encoding="utf-8")
+    assert f"run interrupted by {sent.name} during " in log
+    assert not target.exists()
+
+
+@pytest.mark.e2e
+def test_docs_name_relations_as_the_warehouse_does(warehouse: tuple[Path, str]) -> None:
+    """The docs are generated from a copy of the warehouse, named like it: fupin.main.dim_county."""
+    done = fupin("docs", "--no-serve", "--warehouse", str(warehouse[0]))
+    assert done.returncode == 0, done.stderr.decode()
+    catalog_file = REPO / "dbt_project" / "target" / "docs" / "catalog.json"
+    catalog = json.loads(catalog_file.read_text(encoding="utf-8"))
+    table = catalog["nodes"]["model.fupin.dim_county"]["metadata"]
+    assert (table["database"], table["schema"], table["name"]) == ("fupin", "main", "dim_county")
+    assert table["comment"].startswith("One row per county-level division")

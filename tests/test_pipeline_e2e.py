@@ -6,6 +6,9 @@ added) so the whole module costs three runs. Asserts pipeline behaviour, not ext
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,7 +78,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> dict[s
     (raw_dir / NEW_REPORT).write_bytes(_new_report())
     third = run()
     paths = WarehousePaths.from_published(warehouse)
-    return {"first": first, "second": second, "third": third, "paths": paths}
+    return {"first": first, "second": second, "third": third, "paths": paths, "raw_dir": raw_dir}
 
 
 def test_runs_succeed(runs: dict[str, Any]) -> None:
@@ -161,3 +164,148 @@ def test_dbt_reuses_its_parse_between_runs(runs: dict[str, Any]) -> None:
     """Each warehouse keeps its own dbt target dir, so later builds skip dbt's full re-parse."""
     log = (runs["paths"].dbt_target / "dbt.log").read_text(encoding="utf-8")
     assert log.count("Partial parsing enabled, no changes found") >= 2  # the second and third runs
+
+
+# --- what the published file holds, for BI tools and auditors -------------------------------------
+
+
+def _published(runs: dict[str, Any]) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(runs["paths"].published), read_only=True)
+
+
+def test_published_file_holds_the_marts_and_the_raw_evidence_only(runs: dict[str, Any]) -> None:
+    from pipelines.core.tables import RAW_TABLES
+
+    con = _published(runs)
+    try:
+        rows = con.execute(
+            "SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database() "
+            "AND schema_name NOT IN ('information_schema', 'pg_catalog')"
+        ).fetchall()
+        relations = con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() UNION ALL "
+            "SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal"
+        ).fetchall()
+        (mentions,) = con.execute("SELECT count(*) FROM main.rpt_unclassified_mentions").fetchone()
+    finally:
+        con.close()
+    assert {s for (s,) in rows} == {"main", "raw"}  # no staging, intermediate or pipeline_state
+    assert {t for s, t in relations if s == "main"} == MARTS
+    assert {t for s, t in relations if s == "raw"} == set(RAW_TABLES)
+    assert mentions > 0  # the one mart view resolves without the staging views
+
+
+def test_descriptions_are_comments_in_the_published_file(runs: dict[str, Any]) -> None:
+    con = _published(runs)
+    try:
+        tables = con.execute(
+            "SELECT schema_name, table_name, comment FROM duckdb_tables() UNION ALL "
+            "SELECT schema_name, view_name, comment FROM duckdb_views() WHERE NOT internal"
+        ).fetchall()
+        columns = con.execute(
+            "SELECT schema_name, table_name, column_name, comment FROM duckdb_columns() "
+            "WHERE database_name = current_database() AND NOT internal"
+        ).fetchall()
+    finally:
+        con.close()
+    assert [(s, t) for s, t, comment in tables if not comment] == []
+    assert [(s, t, c) for s, t, c, comment in columns if not comment] == []
+    comments = {(s, t, c): comment for s, t, c, comment in columns}
+    assert comments["main", "dim_county", "county_code"].startswith("6-digit administrative code")
+    assert comments["raw", "raw_documents", "content_hash"] == "sha256 of the file's bytes."
+
+
+def test_the_storage_format_is_pinned(runs: dict[str, Any]) -> None:
+    """DuckDB 0.10 to 1.1 write storage version 64, and every later DuckDB reads it."""
+    header = runs["paths"].published.read_bytes()[:20]
+    assert header[8:12] == b"DUCK"
+    assert int.from_bytes(header[12:20], "little") == 64
+
+
+OLD_CLIENT = "duckdb>=1.1,<1.2"
+OLD_CLIENT_READS = """
+import json, sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+print(json.dumps({
+    "version": duckdb.__version__,
+    "observations": con.execute("SELECT count(*) FROM rpt_metric_observations").fetchone()[0],
+    "mentions": con.execute("SELECT count(*) FROM rpt_unclassified_mentions").fetchone()[0],
+    "comment": con.execute(
+        "SELECT comment FROM duckdb_columns() WHERE table_name = 'dim_county' AND column_name = 'county_code'"
+    ).fetchone()[0],
+}))
+"""
+
+
+def test_an_older_duckdb_client_reads_the_published_file(runs: dict[str, Any], tmp_path: Path) -> None:
+    venv = tmp_path / "old-duckdb"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    python = venv / "bin" / "python"
+    install = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", OLD_CLIENT],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if install.returncode != 0:
+        last = (install.stderr.strip().splitlines() or ["no output"])[-1]
+        pytest.skip(f"cannot install {OLD_CLIENT} from the package index here: {last}")
+    done = subprocess.run(
+        [str(python), "-c", OLD_CLIENT_READS, str(runs["paths"].published)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    read = json.loads(done.stdout)
+    assert read["version"].startswith("1.1.")
+    counts = {t: n for s, t, n in runs["third"].tables if s == "main"}
+    assert read["observations"] == counts["rpt_metric_observations"]
+    assert read["mentions"] == counts["rpt_unclassified_mentions"]
+    assert read["comment"].startswith("6-digit administrative code")
+
+
+def test_every_dbt_model_materialisation_has_its_row_count(runs: dict[str, Any]) -> None:
+    from pipelines.assets.dbt import dbt_models
+
+    third = runs["third"]
+    counts = {t: n for s, t, n in third.tables if s == "main"}
+    for key in dbt_models.keys:
+        metadata = third.metadata(key.to_user_string())
+        assert isinstance(metadata.get("dagster/row_count"), int), key
+    for mart in MARTS:
+        assert third.metadata(mart)["dagster/row_count"] == counts[mart]
+
+
+def test_the_multi_model_singular_test_is_a_check_of_its_model(runs: dict[str, Any]) -> None:
+    evaluations = runs["first"].result.get_asset_check_evaluations()
+    found = {e.asset_check_key.name: e for e in evaluations}["assert_observation_unit_is_metric_unit"]
+    assert found.asset_check_key.asset_key.to_user_string() == "fct_metric_observation"
+    assert found.passed
+
+
+# --- the sensor's first tick compares the raw dir with the warehouse --------------------------------
+
+
+def _tick(raw_dir: Path, warehouse: Path, cursor: str | None = None) -> Any:
+    from dagster import build_sensor_context
+
+    from pipelines.resources import FupinSettings
+    from pipelines.sensors import raw_dir_sensor
+
+    settings = FupinSettings(raw_dir=str(raw_dir), warehouse=str(warehouse))
+    context = build_sensor_context(cursor=cursor, resources={"settings": settings})
+    return raw_dir_sensor(context), context.cursor
+
+
+def test_sensor_first_tick_runs_only_when_the_raw_dir_differs(runs: dict[str, Any], tmp_path: Path) -> None:
+    from dagster import RunRequest, SkipReason
+
+    raw_dir = runs["raw_dir"]
+    published = runs["paths"].published
+    result, cursor = _tick(raw_dir, published)
+    assert isinstance(result, SkipReason) and "already holds" in result.skip_message
+    assert cursor is not None  # watching from here on
+    result, _ = _tick(raw_dir, tmp_path / "never_built.duckdb")
+    assert isinstance(result, RunRequest)
+
+    changed = make_raw_dir(tmp_path / "raw")  # the warehouse holds NEW_REPORT, this copy does not
+    result, _ = _tick(changed, published)
+    assert isinstance(result, RunRequest)

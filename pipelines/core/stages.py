@@ -184,6 +184,45 @@ def load_reference_data(
 # --- raw documents ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _RecordedFiles:
+    """What the raw tables hold about the raw dir's files: the bytes' hash of each file read, or
+    refused before reading or decoding succeeded, and every file they name."""
+
+    hashes: dict[str, str]
+    refused_early: dict[str, str]
+    files: set[str]
+
+    @classmethod
+    def read(cls, con: duckdb.DuckDBPyConnection) -> _RecordedFiles:
+        hashes = dict(con.execute(f"SELECT source_file, content_hash FROM {RAW}.raw_documents").fetchall())
+        refused_early = dict(
+            con.execute(
+                f"SELECT source_file, any_value(content_hash) FROM {RAW}.rejected_documents "
+                "WHERE stage IN ('read', 'decode') GROUP BY source_file"
+            ).fetchall()
+        )
+        rejected = {r[0] for r in con.execute(f"SELECT source_file FROM {RAW}.rejected_documents").fetchall()}
+        return cls(hashes, refused_early, set(hashes) | rejected)
+
+    def holds(self, source_file: str, content_hash: str | None) -> bool:
+        """The file's current bytes are the ones recorded (an unreadable file never is)."""
+        return content_hash is not None and content_hash in (
+            self.hashes.get(source_file),
+            self.refused_early.get(source_file),
+        )
+
+
+def raw_files_out_of_sync(con: duckdb.DuckDBPyConnection, raw_dir: str | os.PathLike[str]) -> list[str]:
+    """Files of the raw dir that are new or changed since the raw tables were loaded, and files the
+    tables name that are gone: what the next run's ingestion would touch. Reads only."""
+    raw_dir = Path(raw_dir).absolute()
+    present = {documents.relative_source_file(raw_dir, p): p for p in documents.iter_raw_files(raw_dir)}
+    recorded = _RecordedFiles.read(con)
+    changed = [name for name, path in present.items() if not recorded.holds(name, _file_hash(path))]
+    return sorted(changed + list(recorded.files - set(present)))
+
+
 def _file_hash(path: Path) -> str | None:
     try:
         return documents.content_hash(path.read_bytes())
@@ -226,17 +265,8 @@ def sync_raw_documents(con: duckdb.DuckDBPyConnection, raw_dir: str | os.PathLik
     present = {documents.relative_source_file(raw_dir, p): p for p in documents.iter_raw_files(raw_dir)}
 
     with _Transaction(con):
-        loaded = dict(con.execute(f"SELECT source_file, content_hash FROM {RAW}.raw_documents").fetchall())
-        rejected_early = dict(
-            con.execute(
-                f"SELECT source_file, any_value(content_hash) FROM {RAW}.rejected_documents "
-                "WHERE stage IN ('read', 'decode') GROUP BY source_file"
-            ).fetchall()
-        )
-        known_files = {
-            r[0] for r in con.execute(f"SELECT source_file FROM {RAW}.rejected_documents").fetchall()
-        }
-        vanished = (set(loaded) | known_files) - set(present)
+        recorded = _RecordedFiles.read(con)
+        vanished = recorded.files - set(present)
         stats.removed += _delete_in(con, "raw_documents", "source_file", vanished)
         stats.removed += _delete_in(con, "rejected_documents", "source_file", vanished)
 
@@ -244,10 +274,7 @@ def sync_raw_documents(con: duckdb.DuckDBPyConnection, raw_dir: str | os.PathLik
         for source_file in sorted(present):
             path = present[source_file]
             content_hash = _file_hash(path)
-            if content_hash is not None and content_hash in (
-                loaded.get(source_file),
-                rejected_early.get(source_file),
-            ):
+            if recorded.holds(source_file, content_hash):
                 stats.skipped += 1
             else:
                 changed.append((source_file, path, content_hash))

@@ -17,6 +17,7 @@ import contextlib
 import fcntl
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,16 @@ import duckdb
 from pipelines.core.tables import RAW_SCHEMA, RAW_TABLES, create_table_sql
 
 DEFAULT_WAREHOUSE = Path("warehouse") / "fupin.duckdb"
+
+# The storage format of every file fupin creates, pinned so a DuckDB upgrade cannot silently lock
+# out older readers (a file keeps the version it was created with). v0.10.2 is DuckDB 1.5's own
+# default: DuckDB 0.10 and later read the published file; 0.9 does not.
+STORAGE_COMPATIBILITY_VERSION = "v0.10.2"
+
+# What a published file holds: the marts (main) and the raw tables they come from, the evidence an
+# auditor traces a figure to. dbt's staging and intermediate views and the runs' bookkeeping
+# (pipeline_state) stay in the working file.
+PUBLISHED_SCHEMAS = ("main", RAW_SCHEMA)
 
 # Bookkeeping that is not a dbt source: which documents were extracted with which versions.
 STATE_SCHEMA = "pipeline_state"
@@ -83,6 +94,9 @@ def connect(path: str | os.PathLike[str], read_only: bool = False) -> duckdb.Duc
         raise WarehouseError(f"warehouse {path} does not exist; run `fupin run` first")
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        config = {"storage_compatibility_version": STORAGE_COMPATIBILITY_VERSION}
+        return duckdb.connect(str(path), read_only=read_only, config=config)
     return duckdb.connect(str(path), read_only=read_only)
 
 
@@ -138,6 +152,14 @@ def open_work(paths: WarehousePaths) -> Iterator[duckdb.DuckDBPyConnection]:
             con.close()
 
 
+def probe_write(directory: Path) -> None:
+    """Create and remove a file in `directory`; raises OSError when that fails. A real write, because
+    os.access answers yes to root even where nobody can write (read-only mounts, /sys, ...)."""
+    fd, name = tempfile.mkstemp(prefix=".fupin-write-test-", dir=directory)
+    os.close(fd)
+    os.unlink(name)
+
+
 def check_writable(paths: WarehousePaths) -> None:
     """Fail early, with a readable message, when the warehouse directory cannot be written."""
     directory = paths.directory
@@ -145,8 +167,31 @@ def check_writable(paths: WarehousePaths) -> None:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise WarehouseError(f"cannot create warehouse directory {directory}: {exc.strerror}") from exc
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise WarehouseError(f"warehouse directory {directory} is not writable")
+    try:
+        probe_write(directory)
+    except OSError as exc:
+        raise WarehouseError(f"warehouse directory {directory} is not writable: {exc.strerror}") from exc
+
+
+DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+
+
+def check_warehouse_files(files: list[Path]) -> None:
+    """Refuse paths that exist but are not DuckDB files (a directory, a CSV ...), before a run starts:
+    publishing would replace them."""
+    for path in files:
+        if path.is_dir():
+            example = path / "fupin.duckdb"
+            raise WarehouseError(f"warehouse {path} is a directory; give a file path such as {example}")
+        if not path.exists():
+            continue
+        try:
+            with open(path, "rb") as handle:
+                header = handle.read(12)
+        except OSError as exc:
+            raise WarehouseError(f"cannot read warehouse {path}: {exc.strerror}") from exc
+        if header[8:12] != DUCKDB_MAGIC:
+            raise WarehouseError(f"{path} is not a DuckDB file; move it away or choose another --warehouse")
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -171,6 +216,7 @@ def publish(paths: WarehousePaths) -> Path:
             con.close()
         try:
             shutil.copyfile(paths.work, tmp)
+            keep_only_published_schemas(tmp)
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
             os.replace(tmp, paths.published)
@@ -179,6 +225,22 @@ def publish(paths: WarehousePaths) -> Path:
             tmp.unlink(missing_ok=True)
             raise
     return paths.published
+
+
+def keep_only_published_schemas(path: Path) -> None:
+    """Drop every schema but PUBLISHED_SCHEMAS from a copy of the working file, before it is published."""
+    con = duckdb.connect(str(path))
+    try:
+        schemas = con.execute(
+            "SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database() "
+            "AND NOT internal"
+        ).fetchall()
+        for (schema,) in schemas:
+            if schema not in PUBLISHED_SCHEMAS:
+                con.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
 
 
 def describe_warehouse(path: str | os.PathLike[str]) -> list[tuple[str, str, int]]:
