@@ -99,6 +99,9 @@ class Cues:
     governing_filler: re.Pattern[str]  # words a verbless list member may have besides its noun
     respectively_pairs: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]  # (joint words, parts)
     plan_word: re.Pattern[str]
+    sentence_opening: re.Pattern[str]  # what may stand before a sentence's subject (据介绍, 截至)
+    area_alone: re.Pattern[str]  # a clause naming only an area (在全省); group "area"
+    area_yardstick: re.Pattern[str]  # after an area that is a yardstick, not a subject (率先)
     plan_heading: re.Pattern[str]  # a section heading that announces plans (cues.yaml sections)
     purpose_opening: re.Pattern[str]  # a clause opening with a purpose word (cues.yaml purpose_words)
     done_word: re.Pattern[str]
@@ -253,6 +256,18 @@ def _parse_cues(data: dict, path: Path) -> Cues:
             (tuple(pair["joint"]), tuple(pair["parts"])) for pair in data["respectively_pairs"]
         ),
         plan_word=_words(data["plan_governs_sentence"]["plan"], f"{path.name}: plan_governs_sentence"),
+        sentence_opening=_compile(
+            r"\s*(?:" + _alternation(data["wider_area_sentence"]["opening"]) + r")?\s*",
+            f"{path.name}: wider_area_sentence.opening",
+        ),
+        area_alone=_compile(
+            r"\s*(?:" + _alternation(data["wider_area_sentence"]["around"]["before"]) + r")?(?P<area>.+?)"
+            r"(?:" + _alternation(data["wider_area_sentence"]["around"]["after"]) + r")?\s*$",
+            f"{path.name}: wider_area_sentence.around",
+        ),
+        area_yardstick=_words(
+            data["wider_area_sentence"]["yardstick"], f"{path.name}: wider_area_sentence.yardstick"
+        ),
         purpose_opening=_compile(
             r"\s*(?:" + _alternation(data["purpose_words"]) + ")", f"{path.name}: purpose_words"
         ),

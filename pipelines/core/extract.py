@@ -370,7 +370,11 @@ _DATE_IN_SCOPE = re.compile(r"(?:19|20)\d{2}\s*年(?:底|末|初|度)?(?:\d{1,2}
 
 def _prepare(scope: str, catalog: Catalog) -> str:
     scope = catalog.cues.noise.sub(lambda m: "＿" * len(m.group(0)), scope)
-    return _DATE_IN_SCOPE.sub("", scope)
+    # spaces inside Chinese text are a page's or a converter's, never a word boundary cues rely on
+    return _DATE_IN_SCOPE.sub("", _WHITESPACE.sub("", scope))
+
+
+_WHITESPACE = re.compile(r"\s+")
 
 
 def _excluded(
@@ -473,9 +477,10 @@ def _extract_sentence(
         )
     ]
     state = _SentenceReading()
+    opening = _first_clause_with_words(text, clauses, catalog)
     for index, clause in enumerate(clauses):
         items = [_Item(m) for m in mentions if clause.start <= m.start < clause.end]
-        context = _read_clause(doc, catalog, clause, items, mentions, state)
+        context = _read_clause(doc, catalog, clause, items, mentions, state, opening)
         if not items:
             state.previous_scope = text[clause.start : clause.end]
             continue
@@ -511,6 +516,7 @@ def _read_clause(
     items: list[_Item],
     mentions: list[NumberMention],
     state: _SentenceReading,
+    subject_clause_start: int,
 ) -> _ClauseContext:
     """The clause's context, and what it hands on to the clauses after it (updates `state`)."""
     text = doc.text
@@ -522,7 +528,9 @@ def _read_clause(
     ):
         parent = total  # 全市贫困人口11662人(康平7418人、新民1854人) / …,其中康平7418人,新民1854人
     place_here = _place_in(doc, catalog, clause.start, clause.end)
-    only_wider = not items and _only_names_wider_area(clause_text, catalog)
+    only_wider = (not items and _only_names_wider_area(clause_text, catalog)) or (
+        clause.start == subject_clause_start and _opens_with_wider_area(clause_text, catalog)
+    )
     if parent is None and place_here is not None and (place_here[0] != "wider" or only_wider):
         # a county or village named in a clause owns the rest of its sentence; a wider area, its
         # clause, or the sentence when the clause only names it (在全省,…); the counties of a
@@ -633,13 +641,28 @@ def _purpose(text: str, following: _Span, catalog: Catalog) -> str:
     return _prepare(words, catalog) if catalog.cues.purpose_opening.match(words) else ""
 
 
-_AROUND_AREA = re.compile(r"^\s*(?:在|从|就)?(?P<area>.+?)(?:范围内|范围|上下|来看|层面|而言)?\s*$")
-
-
 def _only_names_wider_area(clause_text: str, catalog: Catalog) -> bool:
     """在全省 / 全市范围内: a clause that only names a wider area sets the place of its sentence."""
-    m = _AROUND_AREA.match(clause_text)
+    m = catalog.cues.area_alone.match(clause_text)
     return m is not None and catalog.cues.wider_area.fullmatch(m.group("area")) is not None
+
+
+def _first_clause_with_words(text: str, clauses: list[_Span], catalog: Catalog) -> int:
+    """Where the sentence's subject may stand: its first clause that is more than a time (截至2019年,)."""
+    for clause in clauses:
+        words = _DATE_IN_SCOPE.sub("", text[clause.start : clause.end])
+        if words[catalog.cues.sentence_opening.match(words).end() :].strip():
+            return clause.start
+    return clauses[0].start if clauses else 0
+
+
+def _opens_with_wider_area(clause_text: str, catalog: Catalog) -> bool:
+    """这9个县累计退出…, 全市11662名贫困人口…: a wider area that opens a sentence as its subject is
+    the place of the whole sentence."""
+    words = _DATE_IN_SCOPE.sub("", clause_text)
+    words = words[catalog.cues.sentence_opening.match(words).end() :]
+    m = catalog.cues.wider_area.match(words)
+    return m is not None and not catalog.cues.area_yardstick.match(words, m.end())
 
 
 def _opens_breakdown(text: str, clause: _Span, last: tuple[NumberMention, _Claim] | None) -> bool:

@@ -231,6 +231,16 @@ CASES = [
     # several counties together, or a clause that only names the province, are no county's
     ("石阡、思南、印江三县累计脱贫4.2万人。", set()),
     ("在全省范围内,共有贫困人口86万人。", set()),
+    # a wider area that opens a sentence as its subject is the place of the whole sentence ...
+    ("截至2019年,这6个县累计退出贫困村312个,退出贫困人口21.3万人。", set()),
+    ("全市累计脱贫3.2万人,贫困发生率降至0.5%。", set()),
+    # ... but not when it is a yardstick
+    ("全市率先实现脱贫摘帽,累计脱贫3.2万人。", {("exited_poor_population", 32000, None)}),
+    # spaces inside the text are no word boundary
+    (
+        "据介绍 , 2013年底全县贫困村有85个 , 贫困人口为32650人。",
+        {("poor_villages", 85, 2013), ("registered_poor_population", 32650, 2013)},
+    ),
     # a short aside in parentheses stays inside its phrase
     ("全县辖18个乡镇296个村(社区)。", {("administrative_villages", 296, None)}),
     # a time that dates a number of its own does not date the clauses after it
