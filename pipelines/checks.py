@@ -1,8 +1,14 @@
 """Asset checks on the Python-built tables (dbt's tests become checks on the dbt models by themselves)."""
 
-from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    MetadataValue,
+    asset_check,
+)
 
-from pipelines.assets._common import markdown_table
+from pipelines.assets._common import markdown_table, warehouse_step
 from pipelines.core.catalog import load_catalog
 from pipelines.core.gazetteer import load_gazetteer
 from pipelines.core.validation import FACT_COLUMNS, split_valid_facts
@@ -23,8 +29,10 @@ UNCLASSIFIED_WARN_SHARE = 0.95
         "(a new catalog, gazetteer or schema re-judges them all)."
     ),
 )
-def validated_facts_match_schema(settings: FupinSettings) -> AssetCheckResult:
-    with open_work(settings.warehouse_paths()) as con:
+def validated_facts_match_schema(
+    context: AssetCheckExecutionContext, settings: FupinSettings
+) -> AssetCheckResult:
+    with warehouse_step(context, settings) as paths, open_work(paths) as con:
         facts = con.execute(
             f"""
             SELECT {", ".join(FACT_COLUMNS)} FROM raw.validated_facts
@@ -50,8 +58,8 @@ def validated_facts_match_schema(settings: FupinSettings) -> AssetCheckResult:
     asset="extracted_facts",
     description="Warns about kept documents from which the extractor read no fact at all.",
 )
-def documents_with_facts(settings: FupinSettings) -> AssetCheckResult:
-    with open_work(settings.warehouse_paths()) as con:
+def documents_with_facts(context: AssetCheckExecutionContext, settings: FupinSettings) -> AssetCheckResult:
+    with warehouse_step(context, settings) as paths, open_work(paths) as con:
         rows = con.execute(
             f"""
             SELECT c.source_file, c.county_name, c.char_count
@@ -83,8 +91,8 @@ def documents_with_facts(settings: FupinSettings) -> AssetCheckResult:
         "documents were claimed by no metric."
     ),
 )
-def unclassified_share(settings: FupinSettings) -> AssetCheckResult:
-    with open_work(settings.warehouse_paths()) as con:
+def unclassified_share(context: AssetCheckExecutionContext, settings: FupinSettings) -> AssetCheckResult:
+    with warehouse_step(context, settings) as paths, open_work(paths) as con:
         (mentions,) = con.execute("SELECT count(*) FROM raw.unclassified_mentions").fetchone()
         (facts,) = con.execute("SELECT count(*) FROM raw.extracted_facts").fetchone()
         top_units = con.execute(

@@ -1,6 +1,6 @@
 """The `fupin` command: run the pipeline, export the warehouse, build and serve the dbt docs.
 
-    fupin run    [--raw-dir DIR] [--warehouse FILE]
+    fupin run    [--raw-dir DIR] [--warehouse FILE] [--allow-shrink] [--max-shrink SHARE]
     fupin export [--warehouse FILE] [--format csv|parquet|json] [--output PATH] [--table ...]
     fupin docs   [--warehouse FILE] [--port 8080] [--no-serve]
     fupin report [--warehouse FILE] [--output FILE.html]
@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from pipelines.core.runlock import hold_run
 from pipelines.core.warehouse import (
     DEFAULT_WAREHOUSE,
     WarehouseError,
@@ -39,14 +40,19 @@ from pipelines.core.warehouse import (
     check_writable,
     connect,
     probe_write,
+    recover_work_file,
+    wal_path,
 )
 from pipelines.resources import (
+    ALLOW_SHRINK_ENV,
     DBT_DATABASE_ENV,
     DBT_PROJECT_DIR,
     DEFAULT_RAW_DIR,
+    MAX_SHRINK_ENV,
     RAW_DIR_ENV,
     WAREHOUSE_ENV,
     dbt_executable,
+    parse_share,
     resolve_path,
 )
 
@@ -230,18 +236,53 @@ def cmd_run(args: argparse.Namespace) -> int:
     paths = WarehousePaths.from_published(_warehouse(args))
     check_warehouse_files([paths.published, paths.work])
     check_writable(paths)
+    _set_shrink_limit(args)
     dagster_home = _dagster_home()
     # The assets read their settings from the environment, also in executor subprocesses.
     os.environ[RAW_DIR_ENV] = os.fspath(raw_dir)
     os.environ[WAREHOUSE_ENV] = os.fspath(paths.published)
     _quiet_dagster()
+    from dagster._core.utils import make_new_run_id
+
+    run_id = make_new_run_id()
+    with hold_run(paths, run_id, raw_dir=os.fspath(raw_dir)):  # one run per warehouse, start to end
+        return _run_holding_the_warehouse(paths, raw_dir, run_id, dagster_home)
+
+
+def _set_shrink_limit(args: argparse.Namespace) -> None:
+    if args.allow_shrink:
+        os.environ[ALLOW_SHRINK_ENV] = "1"
+    if args.max_shrink is not None:
+        try:
+            parse_share(args.max_shrink, "--max-shrink")
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
+        os.environ[MAX_SHRINK_ENV] = args.max_shrink
+
+
+def _warn_about_leftovers(paths: WarehousePaths) -> None:
+    """Say what a crash or a misbehaving reader left, and what this run does about it."""
+    recovered = recover_work_file(paths)
+    if recovered:
+        print(f"fupin: warning: {recovered}", file=sys.stderr, flush=True)
+    if wal_path(paths.published).exists():
+        print(
+            f"fupin: warning: {wal_path(paths.published)} is a write-ahead log a program left after opening "
+            "the published warehouse read-write (not supported: open it read-only); publishing removes it",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _run_holding_the_warehouse(paths: WarehousePaths, raw_dir: Path, run_id: str, dagster_home: Path) -> int:
     out = sys.stdout
     started = time.monotonic()
     print(f"fupin run: {raw_dir} -> {paths.published}", file=out, flush=True)
+    _warn_about_leftovers(paths)
 
     log_path = paths.directory / f"{paths.published.stem}.run.log"
     progress = _Progress(out)
-    result, run_id, interrupted = None, None, None
+    result, interrupted = None, None
     with (
         _SignalRecorder() as signals,
         open(log_path, "w", encoding="utf-8") as log,
@@ -259,7 +300,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 file=out,
                 flush=True,
             )
-            result, run_id = _execute_pipeline(progress)
+            result = _execute_pipeline(progress, run_id)
         except KeyboardInterrupt:
             signals.note(signal.SIGINT)
         interrupted = signals.first()
@@ -299,15 +340,13 @@ def _dagster_home() -> Path:
     return home
 
 
-def _execute_pipeline(progress: _Progress) -> tuple[Any, str]:
+def _execute_pipeline(progress: _Progress, run_id: str) -> Any:
     from dagster import DagsterInstance
-    from dagster._core.utils import make_new_run_id
 
     from pipelines.definitions import FULL_PIPELINE_JOB, defs
 
     job = defs.resolve_job_def(FULL_PIPELINE_JOB)
     with DagsterInstance.get() as instance:
-        run_id = make_new_run_id()
         instance.add_event_listener(run_id, progress)
         result = job.execute_in_process(
             instance=instance,
@@ -316,7 +355,7 @@ def _execute_pipeline(progress: _Progress) -> tuple[Any, str]:
             tags={"fupin/launched_by": "fupin run"},
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         )
-    return result, run_id
+    return result
 
 
 class _SignalRecorder:
@@ -604,6 +643,17 @@ def _add_run(sub: Any) -> None:
     p = sub.add_parser("run", help="run the whole pipeline and publish the warehouse")
     p.add_argument("--raw-dir", help="directory of raw report files (default: raw/ or $FUPIN_RAW_DIR)")
     _add_warehouse_argument(p)
+    p.add_argument(
+        "--allow-shrink",
+        action="store_true",
+        help="publish even when the run removes more than --max-shrink of the published documents",
+    )
+    p.add_argument(
+        "--max-shrink",
+        metavar="SHARE",
+        help="share of the published documents a run may remove without --allow-shrink "
+        "(default 0.5, or $FUPIN_MAX_SHRINK)",
+    )
     p.set_defaults(handler=cmd_run)
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
+import json
 import os
 import shutil
 import sys
+import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -15,7 +19,7 @@ from dagster_dbt import DbtCliResource, DbtProject
 from packaging import version
 from pydantic import Field
 
-from pipelines.core.warehouse import DEFAULT_WAREHOUSE, WarehousePaths
+from pipelines.core.warehouse import DEFAULT_MAX_SHRINK_SHARE, DEFAULT_WAREHOUSE, ShrinkLimit, WarehousePaths
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -23,6 +27,8 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 RAW_DIR_ENV = "FUPIN_RAW_DIR"
 WAREHOUSE_ENV = "FUPIN_WAREHOUSE"
 DBT_DATABASE_ENV = "FUPIN_DBT_DATABASE"
+ALLOW_SHRINK_ENV = "FUPIN_ALLOW_SHRINK"  # "1": publish even when most published documents would go
+MAX_SHRINK_ENV = "FUPIN_MAX_SHRINK"  # share of the published documents one run may remove (0-1)
 DEFAULT_RAW_DIR = "raw"  # relative to the project root
 
 
@@ -44,12 +50,44 @@ class FupinSettings(ConfigurableResource):
         default=None, description="Published DuckDB file (default: warehouse/fupin.duckdb)."
     )
 
+    allow_shrink: bool | None = Field(
+        default=None,
+        description="Publish even when the run removes more than max_shrink of the published documents.",
+    )
+    max_shrink: float | None = Field(
+        default=None,
+        description=(
+            f"Share of the published documents a run may remove (default {DEFAULT_MAX_SHRINK_SHARE})."
+        ),
+    )
+
     def raw_path(self) -> Path:
         return resolve_path(self.raw_dir or os.environ.get(RAW_DIR_ENV) or DEFAULT_RAW_DIR)
 
     def warehouse_paths(self) -> WarehousePaths:
         published = self.warehouse or os.environ.get(WAREHOUSE_ENV) or str(DEFAULT_WAREHOUSE)
         return WarehousePaths.from_published(resolve_path(published))
+
+    def shrink_limit(self) -> ShrinkLimit:
+        allowed = self.allow_shrink
+        if allowed is None:
+            allowed = os.environ.get(ALLOW_SHRINK_ENV, "").strip().lower() in ("1", "true", "yes")
+        share = self.max_shrink
+        if share is None:
+            share = parse_share(os.environ.get(MAX_SHRINK_ENV) or DEFAULT_MAX_SHRINK_SHARE, MAX_SHRINK_ENV)
+        return ShrinkLimit(max_share=share, allowed=allowed)
+
+
+def parse_share(value: str | float, where: str) -> float:
+    """A share between 0 and 1 ("0.5", "50%"); ValueError naming where it came from otherwise."""
+    text = str(value).strip()
+    try:
+        share = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise ValueError(f"{where}: {value!r} is not a share between 0 and 1 (e.g. 0.5 or 50%)") from None
+    if not 0 <= share <= 1:
+        raise ValueError(f"{where}: {value!r} is not a share between 0 and 1 (e.g. 0.5 or 50%)")
+    return share
 
 
 def _put_dbt_on_path() -> None:
@@ -69,6 +107,13 @@ def dbt_executable() -> str:
     """The dbt next to this Python (the venv's), so runs work without an activated venv."""
     beside = Path(sys.executable).parent / "dbt"
     return os.fspath(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+def dbt_child_executable() -> str:
+    """dbt started through `fupin-dbt` (pipelines/dbt_child.py), which dies with the process that
+    started it: a run killed mid-build leaves no orphan dbt writing the working file."""
+    wrapper = Path(sys.executable).parent / "fupin-dbt"
+    return os.fspath(wrapper) if wrapper.exists() else dbt_executable()
 
 
 class FupinDbtCliResource(DbtCliResource):
@@ -93,7 +138,9 @@ class FupinDbtCliResource(DbtCliResource):
 
 def dbt_resource() -> DbtCliResource:
     return FupinDbtCliResource(
-        project_dir=dbt_project, profiles_dir=os.fspath(DBT_PROJECT_DIR), dbt_executable=dbt_executable()
+        project_dir=dbt_project,
+        profiles_dir=os.fspath(DBT_PROJECT_DIR),
+        dbt_executable=dbt_child_executable(),
     )
 
 
@@ -106,23 +153,60 @@ def _dbt_source_files() -> Iterator[Path]:
         yield from (Path(root) / name for name in files)
 
 
+def manifest_loads(path: Path | None = None) -> bool:
+    """The manifest is a whole JSON document with nodes (a crash while dbt wrote it leaves half)."""
+    path = path or dbt_project.manifest_path
+    try:
+        manifest = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and isinstance(manifest.get("nodes"), dict)
+
+
 def _manifest_is_current() -> bool:
-    """The manifest is newer than every source file of the dbt project."""
+    """The manifest loads and is newer than every source file of the dbt project."""
     manifest = dbt_project.manifest_path
-    if not manifest.exists():
+    if not manifest.exists() or not manifest_loads(manifest):
         return False
     newest = max((p.stat().st_mtime for p in _dbt_source_files()), default=0.0)
     return manifest.stat().st_mtime > newest
 
 
+def _remove_abandoned_parse_dirs(target: Path, older_than: float = 3600) -> None:
+    """Parse dirs a killed `fupin run` left (a running parse's dir is young: left alone)."""
+    for leftover in target.glob(".parse-*"):
+        with contextlib.suppress(OSError):
+            if time.time() - leftover.stat().st_mtime > older_than:
+                shutil.rmtree(leftover, ignore_errors=True)
+
+
+# What `dbt parse` leaves that later commands read; the manifest goes last, as the sign of a whole set.
+_PARSE_ARTEFACTS = ("partial_parse.msgpack", "semantic_manifest.json", "perf_info.json", "manifest.json")
+
+
 def prepare_dbt_manifest(force: bool = False) -> Path:
     """Run `dbt parse` so target/manifest.json matches the dbt project; returns its path.
 
-    Skipped when the manifest is newer than every file of the dbt project (parsing takes ~15 s).
+    Skipped when the manifest loads and is newer than every file of the dbt project (parsing takes
+    ~15 s). dbt parses into a directory of its own, whose files then replace the old ones by rename:
+    a run killed meanwhile leaves the previous manifest, never half of one.
     """
     if not force and _manifest_is_current():
         return dbt_project.manifest_path
-    dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
-    if not dbt_project.manifest_path.exists():
-        raise RuntimeError(f"dbt parse did not write {dbt_project.manifest_path}")
+    target = dbt_project.manifest_path.parent
+    target.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_parse_dirs(target)
+    staging = Path(tempfile.mkdtemp(prefix=".parse-", dir=target))
+    try:
+        previous = target / "partial_parse.msgpack"
+        if previous.exists() and manifest_loads():
+            shutil.copy2(previous, staging / previous.name)  # keeps parsing partial, so fast
+        dbt_resource().cli(["parse", "--quiet"], target_path=staging).wait()
+        if not manifest_loads(staging / "manifest.json"):
+            raise RuntimeError(f"dbt parse did not write a readable manifest in {staging}")
+        for name in _PARSE_ARTEFACTS:
+            if (staging / name).exists():
+                os.replace(staging / name, target / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return dbt_project.manifest_path

@@ -7,13 +7,18 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+from pipelines.core.catalog import load_catalog
 from pipelines.core.validation import FACT_COLUMNS, REJECTED_COLUMNS, split_valid_facts
 
 CATALOG = SimpleNamespace(
     metrics={
         "poor_households": SimpleNamespace(unit="household"),
         "poverty_rate": SimpleNamespace(unit="percent"),
-    }
+        "population": SimpleNamespace(unit="person"),
+        "investment": SimpleNamespace(unit="yuan"),
+        "rate_change": SimpleNamespace(unit="percentage_point"),
+    },
+    plausible=load_catalog().plausible,  # the ranges of schemas/units.yaml
 )
 COUNTIES = {"222426", "620725"}
 
@@ -49,7 +54,7 @@ def frame(rows: list[dict]) -> pd.DataFrame:
 BAD_ROWS = {
     "metric_in_catalog": {"metric_code": "no_such_metric"},
     "unit_matches_metric": {"unit": "person"},
-    "percent_within_0_100": {"metric_code": "poverty_rate", "unit": "percent", "value": 120.0},
+    "value_within_plausible_range": {"metric_code": "poverty_rate", "unit": "percent", "value": 120.0},
     "year_in_range": {"year": 1800},
     "value_non_negative": {"value": -3.0},
     "county_code_known": {"county_code": "999999"},
@@ -80,6 +85,33 @@ def test_percent_at_the_bounds_and_null_year_are_valid() -> None:
     ]
     valid, rejected = split_valid_facts(frame(rows), CATALOG, COUNTIES)
     assert len(valid) == 5 and rejected.empty
+
+
+def test_plausible_ranges_per_unit_come_from_units_yaml() -> None:
+    rows = [
+        fact(1, metric_code="investment", unit="yuan", value=9.9999999999999999e30),  # 99999…亿元
+        fact(2, metric_code="population", unit="person", value=10_000_000.0),  # not below 10 million
+        fact(3, metric_code="population", unit="person", value=-3_000_000.0),  # -300万人
+        fact(4, metric_code="poverty_rate", unit="percent", value=-5.0),
+        fact(5, metric_code="population", unit="person", value=9_999_999.0),
+        fact(6, metric_code="rate_change", unit="percentage_point", value=-5.0),  # may fall
+        fact(7, metric_code="investment", unit="yuan", value=1.2e8),
+    ]
+    valid, rejected = split_valid_facts(frame(rows), CATALOG, COUNTIES)
+    assert list(valid["fact_id"]) == ["f0005", "f0006", "f0007"]
+    reasons = dict(zip(rejected["fact_id"], rejected["failed_check"], strict=True))
+    assert reasons == {
+        "f0001": "value_within_plausible_range",
+        "f0002": "value_within_plausible_range",
+        "f0003": "value_non_negative",  # reported once, not also as out of range
+        "f0004": "value_non_negative",
+    }
+    details = dict(zip(rejected["fact_id"], rejected["failure_detail"], strict=True))
+    assert details["f0002"] == (
+        "value_within_plausible_range failed (unit='person', value=10000000.0; "
+        "plausible for one county: 0 to below 10,000,000)"
+    )
+    assert "plausible for one county: 0 to 100" in details["f0004"]
 
 
 def test_a_row_failing_several_checks_lists_them_all() -> None:

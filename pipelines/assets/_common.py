@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 from dagster import AssetSpec, MetadataValue, TableColumn, TableSchema
 
+from pipelines.core.runlock import claim_run_step
 from pipelines.core.stages import StageStats
 from pipelines.core.tables import RAW_SCHEMA, RAW_TABLES
 from pipelines.core.warehouse import WarehousePaths
+
+if TYPE_CHECKING:
+    from pipelines.resources import FupinSettings
 
 PREVIEW_ROWS = 5
 PREVIEW_CELL = 60  # characters; raw_text and clean_text would drown the preview
@@ -29,6 +34,20 @@ def raw_table_spec(
         kinds=set(kinds),
         metadata={"dagster/column_schema": schema, "dagster/table_name": f"{RAW_SCHEMA}.{table}"},
     )
+
+
+@contextlib.contextmanager
+def warehouse_step(context: Any, settings: FupinSettings) -> Iterator[WarehousePaths]:
+    """Run a step while its run holds the warehouse (pipelines/core/runlock.py); yields its paths."""
+    paths = settings.warehouse_paths()
+
+    def run_finished(run_id: str) -> bool | None:
+        run = context.instance.get_run_by_id(run_id)
+        return None if run is None else run.is_finished
+
+    run_id = context.run.run_id  # asset and asset-check contexts both have .run
+    with claim_run_step(paths, run_id, raw_dir=str(settings.raw_path()), run_finished=run_finished):
+        yield paths
 
 
 def _cell(value: Any) -> str:

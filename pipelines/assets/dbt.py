@@ -17,15 +17,22 @@ from dagster import (
 )
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from pipelines.assets._common import warehouse_step
 from pipelines.core.warehouse import WarehousePaths, connect, open_work, work_lock
-from pipelines.resources import DBT_DATABASE_ENV, FupinSettings, dbt_project, prepare_dbt_manifest
+from pipelines.resources import (
+    DBT_DATABASE_ENV,
+    FupinSettings,
+    dbt_project,
+    manifest_loads,
+    prepare_dbt_manifest,
+)
 
 LAYERS = ("staging", "intermediate", "marts")  # the folders under dbt_project/models, one group each
 
-# The manifest is a build artefact (dbt_project/target is not in git): make it when it is missing,
-# and keep it fresh under `dagster dev`.
-if not dbt_project.manifest_path.exists():
-    prepare_dbt_manifest()
+# The manifest is a build artefact (dbt_project/target is not in git): make it when it is missing
+# or does not load, and keep it fresh under `dagster dev`.
+if not manifest_loads():
+    prepare_dbt_manifest(force=True)
 dbt_project.prepare_if_dev()
 
 
@@ -134,23 +141,23 @@ def _env(name: str, value: str) -> Iterator[None]:
     name="dbt_models",
 )
 def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, settings: FupinSettings) -> Iterator[Any]:
-    paths = settings.warehouse_paths()
-    with open_work(paths):
-        pass  # the raw tables must exist even when only dbt runs on a new warehouse
-    # dbt writes the working file from its own process; holding the lock keeps the Python stages
-    # (possibly in other processes) out of it meanwhile. dbt copies the environment at invocation.
-    # One target dir per warehouse, kept between runs: dbt's partial-parse state is only reused when
-    # the profile (which names the database file) is unchanged, and a fresh dir per run would start
-    # from the manifest `dbt parse` wrote for the default path, a full re-parse every build.
-    events: list[Any] = []
-    with work_lock(paths), _env(DBT_DATABASE_ENV, os.fspath(paths.work)):
-        try:
-            events.extend(dbt.cli(["build"], context=context, target_path=paths.dbt_target).stream())
-        except BaseException:
-            yield from events  # the models built before a failure are still reported
-            raise
-        # Counted once dbt has exited: DuckDB lets no other process open the file while dbt writes it.
-        counts = model_row_counts(paths, _model_relations(events))
+    with warehouse_step(context, settings) as paths:
+        with open_work(paths):
+            pass  # the raw tables must exist even when only dbt runs on a new warehouse
+        # dbt writes the working file from its own process; holding the lock keeps the Python stages
+        # (possibly in other processes) out of it meanwhile. dbt copies the environment at invocation.
+        # One target dir per warehouse, kept between runs: dbt's partial-parse state is only reused
+        # when the profile (which names the database file) is unchanged, and a fresh dir per run would
+        # start from the manifest `dbt parse` wrote for the default path, a full re-parse every build.
+        events: list[Any] = []
+        with work_lock(paths), _env(DBT_DATABASE_ENV, os.fspath(paths.work)):
+            try:
+                events.extend(dbt.cli(["build"], context=context, target_path=paths.dbt_target).stream())
+            except BaseException:
+                yield from events  # the models built before a failure are still reported
+                raise
+            # Counted once dbt has exited: DuckDB lets no other process open the file while dbt writes it.
+            counts = model_row_counts(paths, _model_relations(events))
     for event in events:
         unique_id = _model_unique_id(event)
         if unique_id in counts:

@@ -4,8 +4,9 @@ from collections.abc import Iterator
 
 from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, multi_asset
 
-from pipelines.assets._common import raw_table_spec, row_count, table_metadata
+from pipelines.assets._common import raw_table_spec, row_count, table_metadata, warehouse_step
 from pipelines.core import stages
+from pipelines.core.documents import RawDirError
 from pipelines.core.gazetteer import load_gazetteer
 from pipelines.core.places import PlaceIndex
 from pipelines.core.warehouse import open_work, rejected_documents_by_stage
@@ -39,9 +40,11 @@ def ingest_raw_documents(
     raw_dir = settings.raw_path()
     if not raw_dir.is_dir():
         raise Failure(f"raw dir {raw_dir} does not exist or is not a directory")
-    paths = settings.warehouse_paths()
-    with open_work(paths) as con:
-        stats = stages.sync_raw_documents(con, raw_dir)
+    with warehouse_step(context, settings) as paths, open_work(paths) as con:
+        try:
+            stats = stages.sync_raw_documents(con, raw_dir)
+        except RawDirError as exc:  # unmounted, empty or unreadable: nothing is removed
+            raise Failure(str(exc)) from exc
         docs_meta = table_metadata(
             con,
             "raw_documents",
@@ -86,9 +89,8 @@ def ingest_raw_documents(
     ],
 )
 def clean_documents(context: AssetExecutionContext, settings: FupinSettings) -> Iterator[MaterializeResult]:
-    paths = settings.warehouse_paths()
     places = PlaceIndex(load_gazetteer())
-    with open_work(paths) as con:
+    with warehouse_step(context, settings) as paths, open_work(paths) as con:
         stats = stages.clean_documents(con, places)
         cleaned_meta = table_metadata(
             con,

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, multi_asset
 
-from pipelines.assets._common import raw_table_spec, table_metadata
+from pipelines.assets._common import raw_table_spec, table_metadata, warehouse_step
 from pipelines.core import stages
 from pipelines.core.catalog import load_catalog
 from pipelines.core.gazetteer import load_gazetteer
@@ -33,11 +33,10 @@ GROUP = "extraction"
     ],
 )
 def extract_facts(context: AssetExecutionContext, settings: FupinSettings) -> Iterator[MaterializeResult]:
-    paths = settings.warehouse_paths()
     catalog = load_catalog()
     gazetteer = load_gazetteer()
     places = PlaceIndex(gazetteer)
-    with open_work(paths) as con:
+    with warehouse_step(context, settings) as paths, open_work(paths) as con:
         stats = stages.extract_document_facts(con, catalog, places, gazetteer)
         version = {"extraction_version": stages.extraction_version(catalog)}
         facts_meta = table_metadata(
@@ -72,8 +71,7 @@ def extract_facts(context: AssetExecutionContext, settings: FupinSettings) -> It
     ],
 )
 def validate_facts(context: AssetExecutionContext, settings: FupinSettings) -> Iterator[MaterializeResult]:
-    paths = settings.warehouse_paths()
-    with open_work(paths) as con:
+    with warehouse_step(context, settings) as paths, open_work(paths) as con:
         stats = stages.validate_facts(con, load_catalog(), load_gazetteer())
         valid_meta = table_metadata(
             con, "validated_facts", paths, stats=stats, order_by="source_file, start_offset"

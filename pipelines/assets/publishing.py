@@ -5,8 +5,9 @@ import json
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 from dagster_dbt import get_asset_key_for_model
 
-from pipelines.assets._common import markdown_table
+from pipelines.assets._common import markdown_table, warehouse_step
 from pipelines.assets.dbt import dbt_models
+from pipelines.core.runlock import finish_run
 from pipelines.core.warehouse import describe_warehouse, publish
 from pipelines.resources import FupinSettings, dbt_project
 
@@ -30,13 +31,16 @@ def mart_keys() -> list[AssetKey]:
     deps=mart_keys(),
     kinds={"duckdb"},
     description=(
-        "The DuckDB file BI tools open read-only. Replaced atomically by a checkpointed copy of the "
-        "working file once every model is built and tested; readers keep their snapshot."
+        "The DuckDB file BI tools open read-only (it is read-only on disk). Replaced atomically by a "
+        "checkpointed copy of the working file once every model is built and tested; readers keep their "
+        "snapshot. Refuses to publish a run that would remove more than max_shrink of the published "
+        "documents unless allow_shrink is set."
     ),
 )
 def published_warehouse(context: AssetExecutionContext, settings: FupinSettings) -> MaterializeResult:
-    paths = settings.warehouse_paths()
-    published = publish(paths)
+    with warehouse_step(context, settings) as paths:
+        published = publish(paths, settings.shrink_limit())
+        finish_run(paths, context.run.run_id)
     tables = describe_warehouse(published)
     context.log.info(f"published {published} ({len(tables)} tables and views)")
     metadata = {

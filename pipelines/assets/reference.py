@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 from dagster import AssetExecutionContext, MaterializeResult, multi_asset
 
-from pipelines.assets._common import raw_table_spec, table_metadata
+from pipelines.assets._common import raw_table_spec, table_metadata, warehouse_step
 from pipelines.core import stages
 from pipelines.core.catalog import load_catalog
 from pipelines.core.gazetteer import load_gazetteer
@@ -30,9 +30,8 @@ GROUP = "reference"
     ],
 )
 def reference_data(context: AssetExecutionContext, settings: FupinSettings) -> Iterator[MaterializeResult]:
-    paths = settings.warehouse_paths()
     catalog = load_catalog()
-    with open_work(paths) as con:
+    with warehouse_step(context, settings) as paths, open_work(paths) as con:
         stats = stages.load_reference_data(con, catalog, load_gazetteer())
         metric_meta = table_metadata(
             con,

@@ -75,6 +75,28 @@ class UnitDef:
 
 
 @dataclass(frozen=True)
+class PlausibleRange:
+    """What one county's figure in a unit can be (units.yaml `plausible`)."""
+
+    unit: str
+    minimum: float = 0.0
+    maximum: float | None = None  # included
+    below: float | None = None  # excluded
+
+    @property
+    def negatives_allowed(self) -> bool:
+        return self.minimum < 0
+
+    def describe(self) -> str:
+        """'0 to below 10,000,000', '0 to 100'."""
+        if self.below is not None:
+            return f"{self.minimum:,g} to below {self.below:,.0f}"
+        if self.maximum is not None:
+            return f"{self.minimum:,g} to {self.maximum:,g}"
+        return f"at least {self.minimum:,g}"
+
+
+@dataclass(frozen=True)
 class ExclusionGroup:
     patterns: tuple[re.Pattern[str], ...]
     units: frozenset[str] | None  # None: applies to numbers in every unit
@@ -115,6 +137,7 @@ class Catalog:
     cues: Cues
     version: str  # changes whenever any catalog file changes, so facts are re-extracted
     metrics_by_unit: dict[str, tuple[Metric, ...]] = field(default_factory=dict)
+    plausible: dict[str, PlausibleRange] = field(default_factory=dict)  # canonical unit -> range
     # every frame's status words: what a clause needs to have a verb of its own
     status_word: re.Pattern[str] = re.compile("(?!)")
 
@@ -302,6 +325,32 @@ def _parse_units(data: dict, path: Path) -> tuple[tuple[UnitDef, ...], dict[str,
     return units, multipliers
 
 
+_RANGE_KEYS = {"min", "max", "below"}
+
+
+def _parse_plausible(data: dict, path: Path) -> dict[str, PlausibleRange]:
+    ranges = {}
+    for unit, spec in (data.get("plausible") or {}).items():
+        where = f"{path.name}: plausible.{unit}"
+        if not isinstance(spec, dict) or not spec or set(spec) - _RANGE_KEYS:
+            raise CatalogError(
+                f"{where}: expected a mapping of {', '.join(sorted(_RANGE_KEYS))}, got {spec!r}"
+            )
+        if "max" in spec and "below" in spec:
+            raise CatalogError(f"{where}: give max or below, not both")
+        try:
+            values = {key: float(value) for key, value in spec.items()}
+        except (TypeError, ValueError):
+            raise CatalogError(f"{where}: bounds must be numbers, got {spec!r}") from None
+        ranges[str(unit)] = PlausibleRange(
+            unit=str(unit),
+            minimum=values.get("min", 0.0),
+            maximum=values.get("max"),
+            below=values.get("below"),
+        )
+    return ranges
+
+
 def _version(paths: list[Path]) -> str:
     digest = hashlib.sha256()
     for p in paths:
@@ -314,7 +363,9 @@ def load_catalog(schemas_dir: Path | None = None) -> Catalog:
     """Load metrics.yaml, units.yaml and cues.yaml from `schemas_dir` (default: the repo's schemas/)."""
     base = Path(schemas_dir) if schemas_dir else SCHEMAS_DIR
     metrics_path, units_path, cues_path = base / "metrics.yaml", base / "units.yaml", base / "cues.yaml"
-    units, multipliers = _parse_units(_read_yaml(units_path), units_path)
+    units_data = _read_yaml(units_path)
+    units, multipliers = _parse_units(units_data, units_path)
+    plausible = _parse_plausible(units_data, units_path)
     cues = _parse_cues(_read_yaml(cues_path), cues_path)
     known_units = {u.unit for u in units}
     raw_metrics = _read_yaml(metrics_path).get("metrics") or []
@@ -344,6 +395,7 @@ def load_catalog(schemas_dir: Path | None = None) -> Catalog:
         multipliers=multipliers,
         cues=cues,
         version=_version([metrics_path, units_path, cues_path]),
+        plausible=plausible,
         metrics_by_unit={u: tuple(sorted(ms, key=lambda m: -m.priority)) for u, ms in by_unit.items()},
         status_word=_words(
             sorted({w for m in metrics.values() for f in m.frames for w in f.status_words}) or ["(?!)"],

@@ -231,12 +231,31 @@ def _describe_error(codec: str, err: UnicodeDecodeError, *, offset: int = 0, tot
     return f"cannot decode: invalid {name} sequence at byte {at}"
 
 
+# Stray NUL bytes in text that is otherwise valid (a bad copy, an editor crash) are dropped, up to
+# this share of the bytes; more than that, or two in a row, and the file is binary.
+_STRAY_NUL_SHARE = 0.001
+
+
 def decode_bytes(data: bytes, declared_charset: str | None = None) -> tuple[str, str]:
     """Decode a report's bytes; return (text, codec). Raise DecodeError rather than return mojibake.
 
     `declared_charset` (from an HTML meta tag or an HTTP header) is used when the bytes decode
-    strictly with it and the result reads as text; GBK/GB2312 are reported as "gb18030".
+    strictly with it and the result reads as text; GBK/GB2312 are reported as "gb18030". Control
+    characters (NUL, backspace ...) are removed from text that is otherwise valid.
     """
+    text, codec = _decode(data, declared_charset)
+    return strip_control_characters(text), codec
+
+
+def strip_control_characters(text: str) -> str:
+    """Text without C0 control characters other than tab, line feed, form feed and carriage return."""
+    return _CONTROL_OR_ESC.sub("", text) if _CONTROL_OR_ESC.search(text) else text
+
+
+_CONTROL_OR_ESC = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def _decode(data: bytes, declared_charset: str | None) -> tuple[str, str]:
     if not data:
         raise DecodeError("file is empty")
     magic = _looks_binary(data)
@@ -253,7 +272,11 @@ def decode_bytes(data: bytes, declared_charset: str | None = None) -> tuple[str,
             text, err = _strict(data, codec)
             if text is not None and "\x00" not in text and _plausibility(text) >= _THRESHOLD:
                 return text, "utf-16"
-        raise DecodeError("bytes are not text (binary data: contains NUL bytes)")
+        if b"\x00\x00" in data or data.count(0) > max(1, int(len(data) * _STRAY_NUL_SHARE)):
+            raise DecodeError("bytes are not text (binary data: contains NUL bytes)")
+        # A few stray, single NULs: in UTF-8, GB18030 and Big5 a 0 byte is only ever U+0000, so
+        # dropping them leaves the rest of the text as it was. (Runs of NULs are binary padding.)
+        data = data.replace(b"\x00", b"")
 
     text, utf8_err = _strict(data, "utf-8")
     if text is not None:

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,9 +17,12 @@ from pipelines.core.models import RawDocument, RejectedDocument
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
+    "RawDirError",
     "content_hash",
+    "document_from_bytes",
     "document_id",
     "iter_raw_files",
+    "read_file_bytes",
     "read_raw_file",
     "text_fingerprint",
 ]
@@ -36,6 +40,13 @@ _HTML_START = re.compile(
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
 # Everything that is not a letter or digit (in any script): whitespace, punctuation, symbols.
 _NOT_WORD = re.compile(r"[\W_]+")
+
+
+class RawDirError(OSError):
+    """The raw dir (or a directory in it) cannot be listed, or holds no readable file at all.
+
+    Never a reason to delete anything: the run stops and the warehouse stays as it was.
+    """
 
 
 def content_hash(data: bytes) -> str:
@@ -65,28 +76,54 @@ def _is_ours(name: str) -> bool:
 def iter_raw_files(raw_dir: str | os.PathLike[str]) -> Iterator[Path]:
     """Every file under raw_dir, sorted by relative path; hidden files/dirs and our sidecars skipped.
 
-    Unsupported file types are still yielded, so read_raw_file can reject them with a reason.
+    Unsupported file types are still yielded, so read_raw_file can reject them with a reason. A
+    directory that cannot be listed raises RawDirError: its files are not gone, so the run must not
+    treat them as removed.
     """
     root = Path(raw_dir).absolute()  # absolute, so read_raw_file(raw_dir, path) never joins twice
+    unreadable: list[OSError] = []
     found: list[tuple[str, Path]] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=unreadable.append):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         for name in filenames:
             if name.startswith(".") or _is_ours(name):
                 continue
             path = Path(dirpath, name)
-            found.append((path.relative_to(root).as_posix(), path))
+            found.append((relative_source_file(root, path), path))
+    if unreadable:
+        exc = unreadable[0]
+        where = Path(exc.filename) if exc.filename else root
+        shown = "the raw dir" if where == root else f"directory {relative_source_file(root, where)}"
+        more = f" (and {len(unreadable) - 1} more)" if len(unreadable) > 1 else ""
+        raise RawDirError(
+            f"cannot list {shown} in raw dir {root}: {exc.strerror or exc}{more}; fix its permissions "
+            "or move it out of the raw dir (nothing was removed from the warehouse)"
+        )
     for _, path in sorted(found):
         yield path
 
 
+def display_name(name: str) -> str:
+    """A path as text: names that are not valid UTF-8 (surrogate escapes) shown with \\x escapes."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return name
+
+
+def name_is_valid(path: Path) -> bool:
+    """Whether a file's name is valid UTF-8 (what the warehouse can store and a person can read)."""
+    return display_name(str(path)) == str(path)
+
+
 def relative_source_file(raw_dir: Path, path: Path) -> str:
-    """A file's source_file: its POSIX path relative to the raw dir."""
+    """A file's source_file: its POSIX path relative to the raw dir (non-UTF-8 bytes escaped)."""
     full = path if path.is_absolute() else raw_dir / path
     try:
-        return full.relative_to(raw_dir).as_posix()
+        return display_name(full.relative_to(raw_dir).as_posix())
     except ValueError:
-        return full.as_posix()
+        return display_name(full.as_posix())
 
 
 def _sidecar(path: Path) -> tuple[str | None, dt.datetime | None, str | None]:
@@ -123,47 +160,73 @@ def _size(n: float, *, exact: bool = False) -> str:
     return f"{n:g} bytes"
 
 
-def read_raw_file(
-    raw_dir: str | os.PathLike[str],
-    path: str | os.PathLike[str],
-    *,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-) -> RawDocument | RejectedDocument:
-    """Read and decode one raw file; every failure comes back as a RejectedDocument with a reason."""
-    root = Path(raw_dir).absolute()
-    path = Path(path)
-    full = path if path.is_absolute() else root / path
-    source_file = relative_source_file(root, full)
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
-    def reject(stage: str, reason: str, hash_hex: str | None = None) -> RejectedDocument:
+
+def _not_regular(mode: int) -> str:
+    kind = next((what for test, what in _FILE_KINDS if test(mode)), "not a regular file")
+    return f"not a regular file ({kind})" if kind != "not a regular file" else kind
+
+
+def read_file_bytes(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes | str:
+    """A file's bytes, or the reason they cannot be read.
+
+    Opened without blocking and checked on the open descriptor (so a FIFO, a device behind a
+    symlink or a file swapped in meanwhile cannot hang the run or fill memory), then read up to the
+    cap and never past it.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except PermissionError:
+        return "permission denied"
+    except FileNotFoundError:
+        return "file disappeared while reading"
+    except OSError as exc:
+        return f"cannot read file: {exc.strerror or exc}"
+    with os.fdopen(fd, "rb", buffering=0) as handle:
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return _not_regular(info.st_mode)
+            if info.st_size > max_bytes:
+                return _too_big(info.st_size, max_bytes)
+            data = handle.read(max_bytes + 1) or b""
+        except OSError as exc:
+            return f"cannot read file: {exc.strerror or exc}"
+    if len(data) > max_bytes:  # grew after the size check
+        return _too_big(len(data), max_bytes)
+    return data
+
+
+def _too_big(size: int, max_bytes: int) -> str:
+    return f"file is {_size(size)}, over the {_size(max_bytes, exact=True)} limit for one report"
+
+
+def unsupported_type(path: Path) -> str | None:
+    """Why a file is not read at all, from its name; None for .txt/.html/.htm."""
+    suffix = path.suffix.lower()
+    if suffix in SUPPORTED_SUFFIXES:
+        return None
+    kind = f"unsupported file type {suffix}" if suffix else "unsupported file type (no extension)"
+    return f"{kind}; only {', '.join(sorted(SUPPORTED_SUFFIXES))} are read"
+
+
+def document_from_bytes(source_file: str, full: Path, data: bytes) -> RawDocument | RejectedDocument:
+    """Decode bytes already read from a file; the hash is of exactly these bytes."""
+    hash_hex = content_hash(data)
+
+    def reject(stage: str, reason: str) -> RejectedDocument:
         return RejectedDocument(source_file=source_file, stage=stage, reason=reason, content_hash=hash_hex)
 
+    if not data:
+        return reject("read", "file is empty")
     suffix = full.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        kind = f"unsupported file type {suffix}" if suffix else "unsupported file type (no extension)"
-        return reject("read", f"{kind}; only {', '.join(sorted(SUPPORTED_SUFFIXES))} are read")
-    try:
-        size = full.stat().st_size
-        if not full.is_file():
-            return reject("read", "not a regular file")
-        if size == 0:
-            return reject("read", "file is empty")
-        if size > max_bytes:
-            return reject(
-                "read",
-                f"file is {_size(size)}, over the {_size(max_bytes, exact=True)} limit for one report",
-            )
-        data = full.read_bytes()
-    except PermissionError:
-        return reject("read", "permission denied")
-    except FileNotFoundError:
-        return reject("read", "file disappeared while reading")
-    except OSError as exc:
-        return reject("read", f"cannot read file: {exc.strerror or exc}")
-
-    hash_hex = content_hash(data)
-    if not data:  # emptied between stat and read
-        return reject("read", "file is empty", hash_hex)
     url, fetched_at, header_charset = _sidecar(full)
     is_html = suffix in (".html", ".htm") or bool(
         _HTML_START.match(data[:4096].removeprefix(b"\xef\xbb\xbf"))
@@ -177,9 +240,9 @@ def read_raw_file(
     try:
         text, codec = decode_bytes(data, declared)
     except DecodeError as exc:
-        return reject("decode", exc.reason, hash_hex)
+        return reject("decode", exc.reason)
     if not text.strip():
-        return reject("decode", "file has no text (only whitespace)", hash_hex)
+        return reject("decode", "file has no text (only whitespace)")
     return RawDocument(
         source_file=source_file,
         document_id=document_id(hash_hex),
@@ -191,3 +254,28 @@ def read_raw_file(
         url=url,
         fetched_at=fetched_at,
     )
+
+
+def read_raw_file(
+    raw_dir: str | os.PathLike[str],
+    path: str | os.PathLike[str],
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> RawDocument | RejectedDocument:
+    """Read and decode one raw file; every failure comes back as a RejectedDocument with a reason."""
+    root = Path(raw_dir).absolute()
+    path = Path(path)
+    full = path if path.is_absolute() else root / path
+    source_file = relative_source_file(root, full)
+    if not name_is_valid(full):
+        return RejectedDocument(source_file, "read", INVALID_NAME_REASON)
+    unsupported = unsupported_type(full)
+    if unsupported:
+        return RejectedDocument(source_file, "read", unsupported)
+    data = read_file_bytes(full, max_bytes=max_bytes)
+    if isinstance(data, str):
+        return RejectedDocument(source_file, "read", data)
+    return document_from_bytes(source_file, full, data)
+
+
+INVALID_NAME_REASON = "file name is not valid UTF-8 (shown with \\x escapes); rename the file"

@@ -70,6 +70,64 @@ def _han_count(text: str | None) -> int:
     return len(_HAN.findall(text)) if text else 0
 
 
+# libxml2 drops everything nested deeper than 256 elements (and our walks recurse per level): tags
+# nested deeper than this are taken out before parsing. Real pages stay far below it.
+MAX_NESTING = 128
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)\b[^>]*?(/?)>")
+_VOID_TAGS = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+     "track", "wbr", "keygen"}
+)  # fmt: skip
+
+
+def _nesting_depth(html: str) -> int:
+    depth = deepest = 0
+    for m in _TAG.finditer(html):
+        closing, name, self_closing = m.group(1), m.group(2).lower(), m.group(3)
+        if name in _VOID_TAGS or self_closing:
+            continue
+        depth = max(0, depth - 1) if closing else depth + 1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def flatten_deep_nesting(html: str, max_depth: int = MAX_NESTING) -> str:
+    """The page with every tag nested deeper than max_depth removed (its text kept, block tags
+    becoming line breaks), so a parser with a depth limit keeps the whole article."""
+    if html.count("<") <= max_depth or _nesting_depth(html) <= max_depth:
+        return html
+    stack: list[tuple[str, bool]] = []  # (tag name, kept)
+    open_count: dict[str, int] = defaultdict(int)  # so a stray closing tag costs no stack scan
+    out: list[str] = []
+    last = 0
+    for m in _TAG.finditer(html):
+        closing, name, self_closing = m.group(1), m.group(2).lower(), m.group(3)
+        out.append(html[last : m.start()])
+        last = m.end()
+        tag = m.group(0)
+        if name in _VOID_TAGS or self_closing:
+            out.append(tag)
+            continue
+        if not closing:
+            kept = len(stack) < max_depth
+            stack.append((name, kept))
+            open_count[name] += 1
+            out.append(tag if kept else ("\n" if name in _BLOCK_TAGS else ""))
+            continue
+        if not open_count[name]:
+            out.append(tag)  # stray: the parser deals with it as it would have
+            continue
+        # A closing tag closes the innermost open element of its name (and any left open inside it).
+        while True:
+            open_name, kept = stack.pop()
+            open_count[open_name] -= 1
+            if open_name == name:
+                break
+        out.append(tag if kept else ("\n" if name in _BLOCK_TAGS else ""))
+    out.append(html[last:])
+    return "".join(out)
+
+
 def _parse(html: str) -> lxml.html.HtmlElement | None:
     if not html or not html.strip():
         return None
@@ -282,6 +340,7 @@ def html_to_article(html: str) -> CleanedText:
     """Article text (paragraphs as lines, normalised) and title/date/outlet/author of a page."""
     from pipelines.core.cleaning import read_metadata_line  # cleaning imports us; avoid the cycle
 
+    html = flatten_deep_nesting(html)
     root = _parse(html)
     if root is None:
         return CleanedText(text="")

@@ -17,6 +17,7 @@ from pipelines.core.numbers import (
     CHINESE_NUMBER,
     CHINESE_NUMBER_FIRST_CHARS,
     CHINESE_NUMBER_TAIL,
+    negative_sign_before,
     parse_number,
 )
 
@@ -132,12 +133,15 @@ class MentionFinder:
         unit_def = self._unit_for(surface, text, m.end("unit"), m.start("num"))
         multiplier = self.multipliers.get(m.group("mult") or "", 1.0)
         qualifier = qb or m.group("qa1") or m.group("qa2") or m.group("qa3")
+        sign = 1.0
+        if not is_chinese and start == m.start("num") and negative_sign_before(text, start):
+            sign, start = -1.0, start - 1  # -5%: the minus is part of the phrase
         return NumberMention(
             start=start,
             end=m.end(),
             number_start=m.start("num"),
             scope_end=m.start("unit") if unit_def.in_scope else m.end(),
-            value=_round(base * multiplier * unit_def.factor),
+            value=_round(sign * base * multiplier * unit_def.factor),
             unit=unit_def.unit,
             surface_unit=(m.group("mult") or "") + surface,
             qualifier=qualifier,

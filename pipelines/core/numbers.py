@@ -35,6 +35,22 @@ CHINESE_NUMBER = rf"[{CHINESE_NUMBER_FIRST_CHARS}]{CHINESE_NUMBER_TAIL}"
 
 _ARABIC_RE = re.compile(rf"^(?:{ARABIC_NUMBER})$")
 
+# A minus sign written right before a number makes it negative (-5%, −300万人), unless the minus joins
+# two quantities: a range or a date (3-5%, 3万-5万元, 2016-2020年, 0563-1234567). Before such a minus
+# stands a digit, a letter, a numeral or a unit just after a digit, which is what this looks for in
+# the few characters before it. When in doubt it is a range: a lost sign was the old behaviour, a
+# wrong one would reject a good figure.
+MINUS_SIGNS = "-−"
+_JOINS_QUANTITIES = re.compile(r"(?:[0-9A-Za-z.%‰零〇一二两三四五六七八九十百千万亿]|\d\D{1,2})$")
+
+
+def negative_sign_before(text: str, number_start: int) -> bool:
+    """Whether the number starting at number_start is written with a minus sign of its own."""
+    if number_start == 0 or text[number_start - 1] not in MINUS_SIGNS:
+        return False
+    minus = number_start - 1
+    return not _JOINS_QUANTITIES.search(text[max(0, minus - 3) : minus])
+
 
 def parse_arabic(text: str) -> float:
     """'12,346.67' -> 12346.67. Raises ValueError on anything else."""

@@ -2,31 +2,52 @@
 
 Each page is saved as raw bytes (decoding happens later, in documents.read_raw_file) under
 raw_dir/scraped/<host>/<sha1(url)[:12]>.html with a <that>.meta.json sidecar recording where and
-when it came from. One bad URL never stops the run: it comes back as a "failed" FetchResult.
+when it came from. One bad URL never stops the run: it comes back as a "failed" FetchResult. A bad
+entry in sources.yaml is a problem naming the file and line (`read_sources`), never retried. Each
+fetch has an overall deadline besides the per-read timeout: a server that drips a byte at a time
+is cut off.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import logging
 import os
 import re
+import socket
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import requests.adapters
+import urllib3.connection
+import urllib3.connectionpool
 import yaml
 
-__all__ = ["FetchResult", "Source", "SourcesError", "fetch_sources", "load_sources", "page_path"]
+__all__ = [
+    "SOURCES_FILE",
+    "FetchResult",
+    "Source",
+    "SourcesError",
+    "fetch_sources",
+    "load_sources",
+    "page_path",
+    "read_sources",
+]
 
 log = logging.getLogger(__name__)
 
+SOURCES_FILE = "sources.yaml"  # in the raw dir
 DEFAULT_USER_AGENT = "fupin/0.1 (+poverty-report research; contact in README)"
+DEFAULT_DEADLINE = 60.0  # seconds for one fetch attempt: connecting, headers and body together
 _TEXTUAL_TYPES = re.compile(r"^(?:text/|application/(?:xhtml\+xml|xml)$)", re.I)
 _CHARSET_PARAM = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_\-]+)", re.I)
 _CHUNK = 65536
@@ -49,6 +70,7 @@ class FetchResult:
     status: str  # "saved" | "skipped" | "failed"
     path: Path | None = None  # the saved (or already present) page
     reason: str | None = None  # why it failed or was skipped
+    retryable: bool = False  # failed in a way another attempt later might not (network, 5xx)
 
 
 def _check_url(url: object, where: str) -> str:
@@ -64,46 +86,84 @@ def _check_url(url: object, where: str) -> str:
     return url
 
 
-def load_sources(path: str | os.PathLike[str]) -> list[Source]:
-    """Read the list of pages to fetch: a YAML list of {url, county?, note?} (or bare URL strings),
-    optionally under a top-level `sources:` key. Duplicate URLs are kept once."""
+def _line_of(node: yaml.Node | None) -> int | None:
+    return node.start_mark.line + 1 if node is not None else None
+
+
+def _entry_nodes(root: yaml.Node | None) -> list[yaml.Node | None]:
+    """The YAML node of each entry (for its line number), in the same order as the parsed list."""
+    if isinstance(root, yaml.MappingNode):
+        root = next((v for k, v in root.value if getattr(k, "value", None) == "sources"), None)
+    return list(root.value) if isinstance(root, yaml.SequenceNode) else []
+
+
+def _parse_entry(entry: object, where: str) -> Source:
+    if isinstance(entry, str):
+        entry = {"url": entry}
+    if not isinstance(entry, dict):
+        raise SourcesError(f"{where}: expected a mapping with a 'url', got {entry!r}")
+    unknown = set(entry) - {"url", "county", "note"}
+    if unknown:
+        raise SourcesError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+    url = _check_url(entry.get("url"), where)
+    county, note = entry.get("county"), entry.get("note")
+    return Source(
+        url=url, county=str(county) if county is not None else None, note=str(note) if note else None
+    )
+
+
+def read_sources(path: str | os.PathLike[str]) -> tuple[list[Source], list[str]]:
+    """The pages to fetch and the problems of the entries that cannot be fetched, each problem naming
+    the file and line. A file that cannot be parsed at all is one problem and no sources.
+
+    The file is a YAML list of {url, county?, note?} (or bare URL strings), optionally under a
+    top-level `sources:` key. Duplicate URLs are kept once.
+    """
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SourcesError(f"{path}: file not found") from None
+        return [], [f"{path}: file not found"]
     except (OSError, UnicodeDecodeError) as exc:
-        raise SourcesError(f"{path}: cannot read: {exc}") from exc
+        return [], [f"{path}: cannot read: {exc}"]
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        raise SourcesError(f"{path}: not valid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        line = f", line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        return [], [f"{path}{line}: not valid YAML: {problem}"]
     if data is None:
-        return []
+        return [], []
     if isinstance(data, dict) and "sources" in data:
         data = data["sources"] or []
     if not isinstance(data, list):
-        raise SourcesError(f"{path}: expected a list of entries with a 'url', got {type(data).__name__}")
+        what = type(data).__name__
+        return [], [f"{path}, line {_line_of(root)}: expected a list of entries with a 'url', got {what}"]
+    nodes = _entry_nodes(root)
     sources: list[Source] = []
+    problems: list[str] = []
     seen: set[str] = set()
     for i, entry in enumerate(data, start=1):
-        where = f"{path}: entry {i}"
-        if isinstance(entry, str):
-            entry = {"url": entry}
-        if not isinstance(entry, dict):
-            raise SourcesError(f"{where}: expected a mapping with a 'url', got {entry!r}")
-        unknown = set(entry) - {"url", "county", "note"}
-        if unknown:
-            raise SourcesError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
-        url = _check_url(entry.get("url"), where)
-        county = entry.get("county")
-        note = entry.get("note")
-        if url in seen:
+        line = _line_of(nodes[i - 1]) if i <= len(nodes) else None
+        where = f"{path}, line {line}, entry {i}" if line else f"{path}: entry {i}"
+        try:
+            source = _parse_entry(entry, where)
+        except SourcesError as exc:
+            problems.append(str(exc))
             continue
-        seen.add(url)
-        sources.append(
-            Source(
-                url=url, county=str(county) if county is not None else None, note=str(note) if note else None
-            )
-        )
+        if source.url not in seen:
+            seen.add(source.url)
+            sources.append(source)
+    return sources, problems
+
+
+def load_sources(path: str | os.PathLike[str]) -> list[Source]:
+    """read_sources, strictly: SourcesError naming the file and line of the first problem."""
+    sources, problems = read_sources(path)
+    if problems:
+        raise SourcesError(problems[0])
     return sources
 
 
@@ -123,6 +183,110 @@ def _write_atomically(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.part")
     tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+class _Deadline:
+    """Cuts a fetch off when its overall deadline passes, whatever phase it is in.
+
+    requests' timeout applies to each socket read, so a server that sends a byte every few seconds
+    never trips it. The sockets a fetch uses are registered here; when the deadline passes, a timer
+    shuts them down, which makes the blocked read return at once.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def watch(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                _shutdown(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shutdown(sock)
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+_current = threading.local()  # the _Deadline of the fetch running on this thread, if any
+
+
+def _watch(sock: socket.socket | None) -> None:
+    deadline = getattr(_current, "deadline", None)
+    if deadline is not None:
+        deadline.watch(sock)
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float) -> Iterator[_Deadline]:
+    with _Deadline(seconds) as deadline:
+        _current.deadline = deadline
+        try:
+            yield deadline
+        finally:
+            _current.deadline = None
+
+
+class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _watch(self.sock)
+
+
+class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _watch(self.sock)  # the TLS socket: shutting it down ends the read below it too
+
+
+class _WatchedPoolMixin:
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        connection = super()._get_conn(timeout)  # type: ignore[misc]
+        _watch(connection.sock)  # a kept-alive connection, already connected
+        return connection
+
+
+class _WatchedHTTPPool(_WatchedPoolMixin, urllib3.connectionpool.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(_WatchedPoolMixin, urllib3.connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _DeadlineAdapter(requests.adapters.HTTPAdapter):
+    """An HTTPAdapter whose sockets a _Deadline can cut off."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+def _with_deadlines(session: requests.Session) -> requests.Session:
+    adapter = _DeadlineAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 class _Failure(Exception):
@@ -149,6 +313,28 @@ class _HostClock:
 
 
 def _get(
+    session: requests.Session,
+    url: str,
+    *,
+    timeout: float,
+    max_bytes: int,
+    user_agent: str,
+    deadline: float = DEFAULT_DEADLINE,
+) -> tuple[bytes, requests.Response]:
+    too_slow = _Failure(f"took longer than the {deadline:g} s allowed for one page", retry=False)
+    with _deadline(deadline) as watch:
+        try:
+            got = _get_within(session, url, timeout=timeout, max_bytes=max_bytes, user_agent=user_agent)
+        except Exception:
+            if watch.expired:
+                raise too_slow from None
+            raise
+        if watch.expired:  # cut off: what was read may look complete but is not
+            raise too_slow
+    return got
+
+
+def _get_within(
     session: requests.Session, url: str, *, timeout: float, max_bytes: int, user_agent: str
 ) -> tuple[bytes, requests.Response]:
     try:
@@ -215,6 +401,7 @@ def _fetch_one(
     backoff: float,
     max_bytes: int,
     user_agent: str,
+    deadline: float,
 ) -> FetchResult:
     url = source.url
     page = page_path(raw_dir, url)
@@ -227,7 +414,9 @@ def _fetch_one(
             time.sleep(backoff * 2 ** (attempt - 1))
         clock.wait(url)
         try:
-            data, response = _get(session, url, timeout=timeout, max_bytes=max_bytes, user_agent=user_agent)
+            data, response = _get(
+                session, url, timeout=timeout, max_bytes=max_bytes, user_agent=user_agent, deadline=deadline
+            )
         except _Failure as exc:
             failure = exc
             log.info("fetch %s attempt %d failed: %s", url, attempt + 1, exc.reason)
@@ -252,7 +441,7 @@ def _fetch_one(
         return FetchResult(url=url, status="saved", path=page)
     assert failure is not None
     attempts = "" if not failure.retry else f" (after {retries + 1} attempts)"
-    return FetchResult(url=url, status="failed", reason=failure.reason + attempts)
+    return FetchResult(url=url, status="failed", reason=failure.reason + attempts, retryable=failure.retry)
 
 
 def fetch_sources(
@@ -267,12 +456,14 @@ def fetch_sources(
     max_bytes: int = 10_000_000,
     user_agent: str = DEFAULT_USER_AGENT,
     session: requests.Session | None = None,
+    deadline: float = DEFAULT_DEADLINE,
 ) -> list[FetchResult]:
     """Fetch each source's page into raw_dir; one FetchResult per source, in order. Never raises
-    for a single bad URL: timeouts, HTTP errors, oversize pages come back as status "failed"."""
+    for a single bad URL: timeouts, HTTP errors, oversize pages, pages slower than `deadline` seconds
+    come back as status "failed"."""
     raw_dir = Path(raw_dir)
     own_session = session is None
-    session = session or requests.Session()
+    session = _with_deadlines(session or requests.Session())
     clock = _HostClock(per_host_delay)
     results: list[FetchResult] = []
     try:
@@ -289,6 +480,7 @@ def fetch_sources(
                     backoff=backoff,
                     max_bytes=max_bytes,
                     user_agent=user_agent,
+                    deadline=deadline,
                 )
             except Exception as exc:  # e.g. disk full: report it against this URL and go on
                 log.exception("fetching %s failed", source.url)

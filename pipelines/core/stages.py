@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from pipelines.core import cleaning, documents, extract, versioning
+from pipelines.core import cleaning, documents, extract, scrape, versioning
 from pipelines.core.models import County, RawDocument, RejectedDocument
 from pipelines.core.tables import RAW_SCHEMA, RAW_TABLES
 from pipelines.core.validation import FACT_COLUMNS, REJECTED_COLUMNS, split_valid_facts
@@ -184,52 +184,6 @@ def load_reference_data(
 # --- raw documents ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _RecordedFiles:
-    """What the raw tables hold about the raw dir's files: the bytes' hash of each file read, or
-    refused before reading or decoding succeeded, and every file they name."""
-
-    hashes: dict[str, str]
-    refused_early: dict[str, str]
-    files: set[str]
-
-    @classmethod
-    def read(cls, con: duckdb.DuckDBPyConnection) -> _RecordedFiles:
-        hashes = dict(con.execute(f"SELECT source_file, content_hash FROM {RAW}.raw_documents").fetchall())
-        refused_early = dict(
-            con.execute(
-                f"SELECT source_file, any_value(content_hash) FROM {RAW}.rejected_documents "
-                "WHERE stage IN ('read', 'decode') GROUP BY source_file"
-            ).fetchall()
-        )
-        rejected = {r[0] for r in con.execute(f"SELECT source_file FROM {RAW}.rejected_documents").fetchall()}
-        return cls(hashes, refused_early, set(hashes) | rejected)
-
-    def holds(self, source_file: str, content_hash: str | None) -> bool:
-        """The file's current bytes are the ones recorded (an unreadable file never is)."""
-        return content_hash is not None and content_hash in (
-            self.hashes.get(source_file),
-            self.refused_early.get(source_file),
-        )
-
-
-def raw_files_out_of_sync(con: duckdb.DuckDBPyConnection, raw_dir: str | os.PathLike[str]) -> list[str]:
-    """Files of the raw dir that are new or changed since the raw tables were loaded, and files the
-    tables name that are gone: what the next run's ingestion would touch. Reads only."""
-    raw_dir = Path(raw_dir).absolute()
-    present = {documents.relative_source_file(raw_dir, p): p for p in documents.iter_raw_files(raw_dir)}
-    recorded = _RecordedFiles.read(con)
-    changed = [name for name, path in present.items() if not recorded.holds(name, _file_hash(path))]
-    return sorted(changed + list(recorded.files - set(present)))
-
-
-def _file_hash(path: Path) -> str | None:
-    try:
-        return documents.content_hash(path.read_bytes())
-    except OSError:
-        return None  # read_raw_file reports the problem as a rejection
-
-
 def _document_row(doc: RawDocument, source_file: str, loaded_at: dt.datetime) -> dict[str, Any]:
     return {
         "source_file": source_file,
@@ -257,8 +211,104 @@ def _rejection_row(
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _FileRead:
+    """One raw file as this run found it: its bytes (hashed once), or why they could not be read."""
+
+    source_file: str
+    path: Path
+    data: bytes | None = None
+    content_hash: str | None = None
+    problem: str | None = None  # why the file was not read (name, type, size, permissions ...)
+
+
+def _read_present_file(source_file: str, path: Path) -> _FileRead:
+    if not documents.name_is_valid(path):
+        return _FileRead(source_file, path, problem=documents.INVALID_NAME_REASON)
+    unsupported = documents.unsupported_type(path)
+    if unsupported:
+        return _FileRead(source_file, path, problem=unsupported)
+    data = documents.read_file_bytes(path)
+    if isinstance(data, str):
+        return _FileRead(source_file, path, problem=data)
+    return _FileRead(source_file, path, data=data, content_hash=documents.content_hash(data))
+
+
+@dataclass(frozen=True, slots=True)
+class _RecordedFiles:
+    """What the raw tables hold about the raw dir's files: the bytes' hash of each file read, what was
+    recorded of each file refused before it became a document, and every file they name."""
+
+    hashes: dict[str, str]
+    refused_early: dict[str, tuple[str | None, str]]  # source_file -> (hash of the bytes judged, reason)
+    files: set[str]
+
+    @classmethod
+    def read(cls, con: duckdb.DuckDBPyConnection) -> _RecordedFiles:
+        hashes = dict(con.execute(f"SELECT source_file, content_hash FROM {RAW}.raw_documents").fetchall())
+        refused_early = {
+            source_file: (content_hash, reason)
+            for source_file, content_hash, reason in con.execute(
+                "SELECT source_file, any_value(content_hash), any_value(reason) "
+                f"FROM {RAW}.rejected_documents WHERE stage IN ('read', 'decode') GROUP BY source_file"
+            ).fetchall()
+        }
+        # sources.yaml's entries are not files of the raw dir: they are judged again every run.
+        rejected = {
+            r[0]
+            for r in con.execute(
+                f"SELECT source_file FROM {RAW}.rejected_documents WHERE stage <> 'source'"
+            ).fetchall()
+        }
+        return cls(hashes, refused_early, set(hashes) | rejected)
+
+    def holds(self, read: _FileRead) -> bool:
+        """The file is as recorded: the same bytes, or refused unread for the same reason."""
+        before_hash, before_reason = self.refused_early.get(read.source_file, (None, None))
+        if read.content_hash is None:
+            return read.problem == before_reason
+        return read.content_hash in (self.hashes.get(read.source_file), before_hash)
+
+
+def raw_files_out_of_sync(con: duckdb.DuckDBPyConnection, raw_dir: str | os.PathLike[str]) -> list[str]:
+    """Files of the raw dir that are new or changed since the raw tables were loaded, and files the
+    tables name that are gone: what the next run's ingestion would touch. Reads only."""
+    raw_dir = Path(raw_dir).absolute()
+    present = {documents.relative_source_file(raw_dir, p): p for p in documents.iter_raw_files(raw_dir)}
+    recorded = _RecordedFiles.read(con)
+    changed = [name for name, path in present.items() if not recorded.holds(_read_present_file(name, path))]
+    return sorted(changed + list(recorded.files - set(present)))
+
+
+def _judge(read: _FileRead) -> RawDocument | RejectedDocument:
+    if read.data is None:
+        return RejectedDocument(read.source_file, "read", read.problem or "cannot read file")
+    try:
+        return documents.document_from_bytes(read.source_file, read.path, read.data)
+    except Exception as exc:  # one bad file must not stop the run
+        return RejectedDocument(
+            read.source_file, "decode", _error_reason("decoding the file", exc), read.content_hash
+        )
+
+
+def _sources_rejections(raw_dir: Path, now: dt.datetime) -> list[dict[str, Any]]:
+    """Entries of raw_dir/sources.yaml that cannot be fetched, as rejected_documents rows."""
+    path = raw_dir / scrape.SOURCES_FILE
+    if not path.is_file():
+        return []
+    _, problems = scrape.read_sources(path)
+    data = documents.read_file_bytes(path)
+    digest = None if isinstance(data, str) else documents.content_hash(data)
+    return [_rejection_row(scrape.SOURCES_FILE, "source", problem, digest, now) for problem in problems]
+
+
 def sync_raw_documents(con: duckdb.DuckDBPyConnection, raw_dir: str | os.PathLike[str]) -> StageStats:
-    """Mirror the raw dir into raw.raw_documents / raw.rejected_documents, decoding only new bytes."""
+    """Mirror the raw dir into raw.raw_documents / raw.rejected_documents, decoding only new bytes.
+
+    Each file is read once: the bytes hashed are the bytes decoded, so a rejection is recorded under
+    the hash of what was judged and a file rewritten meanwhile is read again next run. A raw dir
+    that cannot be listed, or holds no readable file, raises RawDirError and changes nothing.
+    """
     raw_dir = Path(raw_dir).absolute()
     stats = StageStats("raw_documents")
     now = _now()
@@ -266,50 +316,62 @@ def sync_raw_documents(con: duckdb.DuckDBPyConnection, raw_dir: str | os.PathLik
 
     with _Transaction(con):
         recorded = _RecordedFiles.read(con)
+        con.execute(f"DELETE FROM {RAW}.rejected_documents WHERE stage = 'source'")
         vanished = recorded.files - set(present)
         stats.removed += _delete_in(con, "raw_documents", "source_file", vanished)
         stats.removed += _delete_in(con, "rejected_documents", "source_file", vanished)
 
-        changed: list[tuple[str, Path, str | None]] = []
-        for source_file in sorted(present):
-            path = present[source_file]
-            content_hash = _file_hash(path)
-            if recorded.holds(source_file, content_hash):
-                stats.skipped += 1
-            else:
-                changed.append((source_file, path, content_hash))
-        # New or changed files: whatever was recorded for them before is stale (one set-based delete;
-        # a delete per file grows with the table and made large runs superlinear).
-        changed_files = [source_file for source_file, _, _ in changed]
-        _delete_in(con, "raw_documents", "source_file", changed_files)
-        _delete_in(con, "rejected_documents", "source_file", changed_files)
-
+        readable = 0
+        first_problem: _FileRead | None = None
         doc_rows: list[dict[str, Any]] = []
-        rejections: list[dict[str, Any]] = []
-        for source_file, path, content_hash in changed:
+        rejections = _sources_rejections(raw_dir, now)
+
+        def flush() -> None:
+            # Whatever was recorded before for new or changed files is stale: one set-based delete per
+            # batch (a delete per file grows with the table and made large runs superlinear).
+            files = [row["source_file"] for row in (*doc_rows, *rejections)]
+            _delete_in(con, "raw_documents", "source_file", files)
+            _delete_in(con, "rejected_documents", "source_file", files)
+            stats.written += insert_rows(con, "raw_documents", doc_rows)
+            insert_rows(con, "rejected_documents", rejections)
+            doc_rows.clear()
+            rejections.clear()
+
+        for source_file in sorted(present):
+            read = _read_present_file(source_file, present[source_file])
+            readable += read.data is not None
+            first_problem = first_problem or (read if read.problem else None)
+            if recorded.holds(read):
+                stats.skipped += 1
+                continue
             stats.processed += 1
-            try:
-                result = documents.read_raw_file(raw_dir, path)
-            except Exception as exc:  # one bad file must not stop the run
-                result = RejectedDocument(
-                    source_file, "read", _error_reason("reading the file", exc), content_hash
-                )
+            result = _judge(read)
             if isinstance(result, RawDocument):
                 doc_rows.append(_document_row(result, source_file, now))
             else:
                 stats.rejected += 1
-                # Keep the hash even of files rejected before hashing (empty, unsupported type), so an
-                # unchanged file is not looked at again next run.
-                rejected_hash = result.content_hash or content_hash
                 rejections.append(
-                    _rejection_row(source_file, result.stage, result.reason, rejected_hash, now)
+                    _rejection_row(source_file, result.stage, result.reason, result.content_hash, now)
                 )
-            if len(doc_rows) >= INSERT_BATCH:
-                stats.written += insert_rows(con, "raw_documents", doc_rows)
-                doc_rows.clear()
-        stats.written += insert_rows(con, "raw_documents", doc_rows)
-        insert_rows(con, "rejected_documents", rejections)
+            if len(doc_rows) + len(rejections) >= INSERT_BATCH:
+                flush()
+        if not readable:
+            raise documents.RawDirError(_no_readable_file(raw_dir, len(present), first_problem))
+        flush()
     return stats
+
+
+def _no_readable_file(raw_dir: Path, files: int, example: _FileRead | None) -> str:
+    if not files:
+        return (
+            f"raw dir {raw_dir} has no files; is it the right directory, and is it mounted? "
+            "(nothing was removed from the warehouse)"
+        )
+    shown = f" (e.g. {example.source_file}: {example.problem})" if example else ""
+    return (
+        f"raw dir {raw_dir} has no readable file: none of its {files} files could be read{shown}; "
+        "nothing was removed from the warehouse"
+    )
 
 
 # --- cleaning ---------------------------------------------------------------------------------------

@@ -30,7 +30,8 @@ _DATAFRAME_CHECK_COLUMNS: dict[str, tuple[str, ...]] = {
     "metric_in_catalog": ("metric_code",),
     "unit_matches_metric": ("metric_code", "unit"),
     "county_code_known": ("county_code",),
-    "percent_within_0_100": ("unit", "value"),
+    "value_non_negative": ("unit", "value"),
+    "value_within_plausible_range": ("unit", "value"),
     "offsets_ordered": ("start_offset", "end_offset"),
 }
 
@@ -40,25 +41,36 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def _describe(case: Mapping[str, Any], facts: pd.DataFrame) -> str:
+# Checks whose reason also says what the unit allows.
+_RANGE_CHECKS = frozenset({"value_non_negative", "value_within_plausible_range"})
+
+
+def _describe(case: Mapping[str, Any], facts: pd.DataFrame, ranges: Mapping[str, Any]) -> str:
     check = str(case.get("check"))
     label = case.get("index")
     shown = _DATAFRAME_CHECK_COLUMNS.get(check)
     if shown and label in facts.index:
         values = ", ".join(f"{c}={_plain(facts.at[label, c])!r}" for c in shown if c in facts.columns)
+        unit_range = ranges.get(facts.at[label, "unit"]) if check in _RANGE_CHECKS else None
+        if unit_range is not None:
+            values += f"; plausible for one county: {unit_range.describe()}"
+        elif check == "value_non_negative":
+            values += "; the unit has no negative values"
         return f"{check} failed ({values})"
     column = case.get("column")
     where = f"{column}: " if isinstance(column, str) and column else ""
     return f"{where}{check} failed (got {_plain(case.get('failure_case'))!r})"
 
 
-def _failures_by_row(failure_cases: pd.DataFrame, facts: pd.DataFrame) -> dict[Any, list[tuple[str, str]]]:
+def _failures_by_row(
+    failure_cases: pd.DataFrame, facts: pd.DataFrame, ranges: Mapping[str, Any]
+) -> dict[Any, list[tuple[str, str]]]:
     """Row label -> [(check name, detail)], in the order pandera reported them."""
     index = facts.index
     by_row: dict[Any, list[tuple[str, str]]] = {}
     for case in failure_cases.to_dict("records"):
         check = str(case.get("check"))
-        detail = _describe(case, facts)
+        detail = _describe(case, facts, ranges)
         label = case.get("index")
         rows = list(index) if label is None or (isinstance(label, float) and pd.isna(label)) else [label]
         for row in rows:
@@ -74,11 +86,12 @@ def split_valid_facts(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(valid facts, rejected facts with failed_check and failure_detail) for an extracted-facts frame."""
     facts = df.reset_index(drop=True)
-    schema = FactSchema.with_reference(metric_units(catalog), county_codes)
+    ranges = getattr(catalog, "plausible", None) or {}
+    schema = FactSchema.with_reference(metric_units(catalog), county_codes, ranges)
     try:
         schema.validate(facts, lazy=True)
     except pa_errors.SchemaErrors as err:
-        failures = _failures_by_row(err.failure_cases, facts)
+        failures = _failures_by_row(err.failure_cases, facts, ranges)
     else:
         failures = {}
 

@@ -8,14 +8,23 @@ readers holding the old file keep their snapshot (the old inode stays alive unti
 new readers see the new file, and a run that fails before publishing leaves the last good warehouse.
 
 Runs in several processes (Dagster's multiprocess executor) take turns on the working file through
-an advisory file lock, because DuckDB allows a single writing process per file.
+an advisory file lock, because DuckDB allows a single writing process per file; one run at a time
+holds the warehouse as a whole (pipelines/core/runlock.py).
+
+What sits beside the published file never changes what readers see: a stale write-ahead log (left by
+a program that opened the warehouse read-write) is removed before the new file goes in, or DuckDB
+would replay it onto the new copy; the published file is read-only on disk; temporary copies left
+by a crash are removed by the next publish. The working file is derived state: when it cannot be
+opened (truncated, garbage) it is moved aside and rebuilt from the raw dir.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -26,7 +35,12 @@ import duckdb
 
 from pipelines.core.tables import RAW_SCHEMA, RAW_TABLES, create_table_sql
 
+log = logging.getLogger(__name__)
+
 DEFAULT_WAREHOUSE = Path("warehouse") / "fupin.duckdb"
+# A run may remove at most this share of the published documents unless it is allowed to shrink.
+DEFAULT_MAX_SHRINK_SHARE = 0.5
+READ_ONLY_MODE = 0o444
 
 # The storage format of every file fupin creates, pinned so a DuckDB upgrade cannot silently lock
 # out older readers (a file keeps the version it was created with). v0.10.2 is DuckDB 1.5's own
@@ -66,6 +80,10 @@ class WarehouseError(RuntimeError):
     """The warehouse cannot be opened or published; the message says what to do."""
 
 
+class ShrinkRefused(WarehouseError):
+    """Publishing would remove more of the published documents than allowed."""
+
+
 @dataclass(frozen=True, slots=True)
 class WarehousePaths:
     published: Path  # what readers open; replaced atomically, never written in place
@@ -85,6 +103,24 @@ class WarehousePaths:
     @property
     def directory(self) -> Path:
         return self.published.parent
+
+    @property
+    def run_lock(self) -> Path:
+        """Held by the one run that owns this warehouse (pipelines/core/runlock.py)."""
+        return self.published.with_name(f"{self.published.stem}.run.lock")
+
+    @property
+    def corrupt_work(self) -> Path:
+        """Where an unreadable working file is moved before it is rebuilt (kept for inspection)."""
+        return self.work.with_name(self.work.name + ".corrupt")
+
+    def temp_copy(self, pid: int) -> Path:
+        return self.published.with_name(f".{self.published.name}.{pid}.tmp")
+
+
+def wal_path(database: Path) -> Path:
+    """DuckDB's write-ahead log of a database file: replayed onto whatever file has that name."""
+    return database.with_name(database.name + ".wal")
 
 
 def connect(path: str | os.PathLike[str], read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -139,17 +175,92 @@ def work_lock(paths: WarehousePaths) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-@contextlib.contextmanager
-def open_work(paths: WarehousePaths) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A locked read-write connection to the working file, with the raw schema in place."""
-    with work_lock(paths):
+# DuckDB's messages for a file that is not (or no longer) a whole database. Anything else (a lock
+# held by another process, a full disk) is not corruption: the file is left alone.
+_CORRUPTION = re.compile(
+    r"not a valid DuckDB database|Could not read enough bytes|Corrupt database|checksum|"
+    r"database file is truncated|Failed to read database header|INTERNAL Error|Serialization Error",
+    re.IGNORECASE,
+)
+
+
+def is_corruption(exc: BaseException) -> bool:
+    return isinstance(exc, duckdb.Error) and bool(_CORRUPTION.search(str(exc)))
+
+
+def move_corrupt_work_file(paths: WarehousePaths, exc: BaseException) -> str:
+    """Move an unreadable working file (and its log) aside; returns the warning to show."""
+    os.replace(paths.work, paths.corrupt_work)
+    wal_path(paths.work).unlink(missing_ok=True)
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return (
+        f"working file {paths.work} was unreadable ({first_line}); moved it to {paths.corrupt_work} "
+        "and rebuilding it from the raw dir (the published warehouse is untouched)"
+    )
+
+
+def _connect_work(paths: WarehousePaths) -> duckdb.DuckDBPyConnection:
+    """A read-write connection to the working file with the raw schema; an unreadable file is rebuilt."""
+    try:
         con = connect(paths.work)
         try:
             ensure_raw_schema(con)
+            for table in RAW_TABLES:  # reads every table's metadata: truncation shows here
+                con.execute(f"SELECT count(*) FROM {RAW_SCHEMA}.{table}").fetchone()
+        except BaseException:
+            con.close()
+            raise
+    except duckdb.Error as exc:
+        if not is_corruption(exc) or not paths.work.exists():
+            raise
+        log.warning(move_corrupt_work_file(paths, exc))
+        con = connect(paths.work)
+        ensure_raw_schema(con)
+    return con
+
+
+def recover_work_file(paths: WarehousePaths) -> str | None:
+    """Check the working file can be opened before a run; the warning when it had to be moved aside."""
+    if not paths.work.exists():
+        return None
+    with work_lock(paths):
+        try:
+            con = connect(paths.work)
+            try:
+                for table in RAW_TABLES:
+                    con.execute(f"SELECT count(*) FROM {RAW_SCHEMA}.{table}").fetchone()
+            except duckdb.CatalogException:
+                pass  # an older or empty working file: the stages create what is missing
+            finally:
+                con.close()
+        except duckdb.Error as exc:
+            if not is_corruption(exc):
+                raise
+            return move_corrupt_work_file(paths, exc)
+    return None
+
+
+@contextlib.contextmanager
+def open_work(paths: WarehousePaths) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A locked read-write connection to the working file, with the raw schema in place.
+
+    A working file found corrupt while a stage reads it is moved aside, so the next run rebuilds it
+    instead of failing the same way forever.
+    """
+    with work_lock(paths):
+        con = _connect_work(paths)
+        corrupt: BaseException | None = None
+        try:
             yield con
             con.execute("CHECKPOINT")
+        except duckdb.Error as exc:
+            if is_corruption(exc):
+                corrupt = exc
+            raise
         finally:
             con.close()
+            if corrupt is not None and paths.work.exists():
+                log.warning(move_corrupt_work_file(paths, corrupt))
 
 
 def probe_write(directory: Path) -> None:
@@ -202,25 +313,128 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def publish(paths: WarehousePaths) -> Path:
-    """Atomically replace the published file with a checkpointed copy of the working file."""
+def remove_stale_temp_copies(paths: WarehousePaths) -> list[Path]:
+    """Delete temporary copies a crashed publish left beside the published file (run-lock holders only)."""
+    removed = []
+    for tmp in paths.directory.glob(f".{paths.published.name}.*.tmp"):
+        tmp.unlink(missing_ok=True)
+        removed.append(tmp)
+    return removed
+
+
+def _checkpoint_work(paths: WarehousePaths) -> None:
+    """Fold the working file's write-ahead log into it, so a copy of the file alone is complete."""
+    con = connect(paths.work)
+    try:
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    if wal_path(paths.work).exists():
+        raise WarehouseError(
+            f"{wal_path(paths.work)} is still there after a checkpoint: another process is writing the "
+            "working file; stop it and run again"
+        )
+
+
+def _copy_to_temp(paths: WarehousePaths) -> Path:
+    """A durable, read-only copy of the working file in the published file's directory."""
+    tmp = paths.temp_copy(os.getpid())
+    shutil.copyfile(paths.work, tmp)
+    keep_only_published_schemas(tmp)
+    # Read-only on disk: a BI tool that opens it read-write fails at once instead of leaving a log
+    # that DuckDB would replay onto the next published copy.
+    os.chmod(tmp, READ_ONLY_MODE)
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    return tmp
+
+
+def _remove_stale_wal(published: Path) -> bool:
+    """A write-ahead log beside the published file belongs to no file a run made: remove it."""
+    wal = wal_path(published)
+    if not wal.exists():
+        return False
+    log.warning(
+        "removed %s: a program opened the published warehouse read-write (not supported; open it "
+        "read-only); its changes are not part of any run",
+        wal,
+    )
+    wal.unlink(missing_ok=True)
+    return True
+
+
+def _swap_in(tmp: Path, paths: WarehousePaths) -> None:
+    """Replace the published file by the copy in one rename, with no log beside it to replay."""
+    _remove_stale_wal(paths.published)
+    os.replace(tmp, paths.published)
+    _fsync_dir(paths.directory)
+
+
+@dataclass(frozen=True, slots=True)
+class ShrinkLimit:
+    """How much of the published warehouse one run may take away."""
+
+    max_share: float = DEFAULT_MAX_SHRINK_SHARE  # of the published documents
+    allowed: bool = False  # --allow-shrink: publish whatever the share
+
+
+def _published_documents(path: Path) -> set[str] | None:
+    """The documents readers see now (source files of dim_document); None when there is no such file."""
+    if not path.exists():
+        return None
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        log.warning(
+            "cannot read %s to compare documents (%s); publishing without the shrink check", path, exc
+        )
+        return None
+    try:
+        rows = con.execute("SELECT source_file FROM main.dim_document").fetchall()
+    except duckdb.Error:
+        return None  # a warehouse from before dim_document: nothing to compare with
+    finally:
+        con.close()
+    return {source_file for (source_file,) in rows}
+
+
+def refuse_mass_deletion(paths: WarehousePaths, limit: ShrinkLimit) -> None:
+    """Fail when publishing would remove more than limit.max_share of the published documents.
+
+    An unmounted share, a typo in --raw-dir or a bad code change must not wipe the warehouse.
+    """
+    if limit.allowed:
+        return
+    before = _published_documents(paths.published)
+    if not before:
+        return
+    con = connect(paths.work)  # read-write: this process may still cache it so (one config per file)
+    try:
+        rows = con.execute("SELECT source_file FROM main.dim_document").fetchall()
+    finally:
+        con.close()
+    after = {source_file for (source_file,) in rows}
+    removed = len(before - after)
+    share = removed / len(before)
+    if share > limit.max_share:
+        raise ShrinkRefused(
+            f"refusing to publish: this run would remove {removed} of the {len(before)} published documents "
+            f"({share:.0%}, more than the {limit.max_share:.0%} allowed); check the raw dir, or run again "
+            "with --allow-shrink if the removal is intended (the published warehouse was left as it was)"
+        )
+
+
+def publish(paths: WarehousePaths, limit: ShrinkLimit | None = None) -> Path:
+    """Atomically replace the published file with a checkpointed, read-only copy of the working file."""
     if not paths.work.exists():
         raise WarehouseError(f"nothing to publish: working file {paths.work} does not exist")
-    tmp = paths.published.with_name(f".{paths.published.name}.{os.getpid()}.tmp")
     with work_lock(paths):
-        # Fold the write-ahead log into the file so the copy is complete on its own.
-        con = connect(paths.work)
+        _checkpoint_work(paths)
+        refuse_mass_deletion(paths, limit or ShrinkLimit())
+        remove_stale_temp_copies(paths)
+        tmp = _copy_to_temp(paths)
         try:
-            con.execute("CHECKPOINT")
-        finally:
-            con.close()
-        try:
-            shutil.copyfile(paths.work, tmp)
-            keep_only_published_schemas(tmp)
-            with open(tmp, "rb") as handle:
-                os.fsync(handle.fileno())
-            os.replace(tmp, paths.published)
-            _fsync_dir(paths.directory)
+            _swap_in(tmp, paths)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
