@@ -1,0 +1,169 @@
+"""Runs that race or die: one run per warehouse for the whole run; a killed run leaves no orphan dbt.
+
+Real `fupin run` subprocesses, killed by pid; a Dagster materialisation against a warehouse a
+`fupin run` holds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_RAW
+from tests.runs import fact_values, query, run, start
+
+pytestmark = pytest.mark.e2e
+
+
+def _raw(target: Path, reports: list[Path]) -> Path:
+    target.mkdir(parents=True)
+    for report in reports:
+        shutil.copy2(report, target / report.name)
+    return target
+
+
+def _wait_for(condition, timeout: float, what: str, every: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+
+
+def _lock_holder(warehouse: Path) -> dict | None:
+    lock = warehouse.with_name("fupin.run.lock")
+    try:
+        record = json.loads(lock.read_text("utf-8") or "{}")
+    except (OSError, ValueError):
+        return None
+    return record if record.get("run_id") and not record.get("finished") else None
+
+
+def _descendants(pid: int) -> dict[int, str]:
+    """pid -> command line of every live process below pid (from /proc)."""
+    children: dict[int, list[int]] = {}
+    commands: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if fields[0] == "Z":
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        commands[int(entry.name)] = cmdline
+    found, todo = {}, [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found[child] = commands[child]
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_second_run_on_the_same_warehouse_fails_naming_the_holder(
+    tmp_path: Path, dbt_manifest: Path
+) -> None:
+    reports = sorted(REPO_RAW.glob("*.txt"))
+    first_raw = _raw(tmp_path / "raw_first", reports[:3])
+    other_raw = _raw(tmp_path / "raw_other", reports[3:])
+    warehouse = tmp_path / "wh" / "fupin.duckdb"
+
+    first = start(first_raw, warehouse)
+    try:
+        holder = _wait_for(lambda: _lock_holder(warehouse), 60, "the first run to hold the warehouse")
+        assert holder["pid"] == first.pid
+        second = run(other_raw, warehouse, timeout=60)
+        assert second.returncode == 2
+        message = second.stderr.strip()
+        assert len(message.splitlines()) == 1
+        assert f"is in use by fupin run {holder['run_id']}" in message
+        assert f"pid {first.pid}" in message and str(first_raw) in message
+        out, err = first.communicate(timeout=600)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == 0, out + err
+    kept = {name for (name,) in query(warehouse, "SELECT source_file FROM main.dim_document")}
+    assert kept == {r.name for r in reports[:3]}  # only the first run's data, under its name
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_killing_a_run_during_dbt_kills_dbt_too_and_the_next_run_recovers(
+    tmp_path: Path, dbt_manifest: Path
+) -> None:
+    raw = _raw(tmp_path / "raw", sorted(REPO_RAW.glob("*.txt")))
+    warehouse = tmp_path / "wh" / "fupin.duckdb"
+    victim = start(raw, warehouse)
+    try:
+
+        def dbt_build() -> int | None:
+            for pid, command in _descendants(victim.pid).items():
+                if "dbt" in command and " build" in command:
+                    return pid
+            return None
+
+        dbt_pid = _wait_for(dbt_build, 120, "dbt build to start", every=0.02)
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait(timeout=10)
+        # dbt takes seconds to start and build: alive a second later means it was orphaned.
+        _wait_for(lambda: not _alive(dbt_pid), 3, f"dbt (pid {dbt_pid}) to die with its parent")
+    finally:
+        if victim.poll() is None:
+            victim.kill()
+        victim.communicate()
+
+    done = run(raw, warehouse)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len(fact_values(warehouse)) > 0
+
+
+def test_a_dagster_run_stops_while_a_fupin_run_holds_the_warehouse(
+    tmp_path: Path, dbt_manifest: Path
+) -> None:
+    from dagster import materialize
+
+    from pipelines.assets.reference import reference_data
+    from pipelines.resources import FupinSettings
+
+    warehouse = tmp_path / "wh" / "fupin.duckdb"
+    hold = (
+        "import sys, time; from pipelines.core.runlock import hold_run; "
+        "from pipelines.core.warehouse import WarehousePaths; "
+        "cm = hold_run(WarehousePaths.from_published(sys.argv[1]), 'cli-run-1', raw_dir='/data/raw'); "
+        "cm.__enter__(); print('held', flush=True); time.sleep(60)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(warehouse)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        settings = FupinSettings(raw_dir=str(tmp_path), warehouse=str(warehouse))
+        result = materialize([reference_data], resources={"settings": settings}, raise_on_error=False)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    message = str(failure.event_specific_data.error)
+    assert "is in use by fupin run cli-run-1" in message and "/data/raw" in message
