@@ -430,6 +430,7 @@ def publish(paths: WarehousePaths, limit: ShrinkLimit | None = None) -> Path:
         raise WarehouseError(f"nothing to publish: working file {paths.work} does not exist")
     with work_lock(paths):
         _checkpoint_work(paths)
+        _remove_stale_wal(paths.published)  # before reading it: the log would show what no run made
         refuse_mass_deletion(paths, limit or ShrinkLimit())
         remove_stale_temp_copies(paths)
         tmp = _copy_to_temp(paths)
