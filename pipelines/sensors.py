@@ -19,14 +19,14 @@ Snapshot = dict[str, str]  # relative path -> "mtime_ns:size"
 def snapshot_raw_dir(raw_dir: Path) -> Snapshot:
     """What the sensor remembers about each raw file: cheap to compute, changes when the file does."""
     snapshot: Snapshot = {}
+    raw_dir = raw_dir.absolute()
     for path in documents.iter_raw_files(raw_dir):
-        path = Path(path)
         try:
             stat = path.stat()
         except OSError:
             continue  # vanished between listing and stat: the next tick sees it gone
-        rel = path.relative_to(raw_dir).as_posix() if path.is_absolute() else path.as_posix()
-        snapshot[rel] = f"{stat.st_mtime_ns}:{stat.st_size}"
+        # The name as the warehouse stores it: a name that is not UTF-8 is escaped, so it can be JSON.
+        snapshot[documents.relative_source_file(raw_dir, path)] = f"{stat.st_mtime_ns}:{stat.st_size}"
     return snapshot
 
 
@@ -62,7 +62,10 @@ def raw_dir_sensor(context: SensorEvaluationContext, settings: FupinSettings):
     raw_dir = settings.raw_path().absolute()
     if not raw_dir.is_dir():
         return SkipReason(f"raw dir {raw_dir} does not exist")
-    current = snapshot_raw_dir(raw_dir)
+    try:
+        current = snapshot_raw_dir(raw_dir)
+    except documents.RawDirError as exc:  # a run would fail the same way: do not start one
+        return SkipReason(str(exc))
     cursor = json.dumps(current, sort_keys=True, ensure_ascii=False)
     if context.cursor is None and warehouse_holds_raw_dir(raw_dir, settings.warehouse_paths()):
         # First tick: compare with what the warehouse holds, not with an empty memory.

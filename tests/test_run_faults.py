@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_RAW
-from tests.runs import fact_values, query, run, start
+from tests.runs import alive, descendants, fact_values, query, run, start
 
 pytestmark = pytest.mark.e2e
 
@@ -47,39 +47,6 @@ def _lock_holder(warehouse: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return record if record.get("run_id") and not record.get("finished") else None
-
-
-def _descendants(pid: int) -> dict[int, str]:
-    """pid -> command line of every live process below pid (from /proc)."""
-    children: dict[int, list[int]] = {}
-    commands: dict[int, str] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if fields[0] == "Z":
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-        commands[int(entry.name)] = cmdline
-    found, todo = {}, [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found[child] = commands[child]
-            todo.append(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -120,7 +87,7 @@ def test_killing_a_run_during_dbt_kills_dbt_too_and_the_next_run_recovers(
     try:
 
         def dbt_build() -> int | None:
-            for pid, command in _descendants(victim.pid).items():
+            for pid, command in descendants(victim.pid).items():
                 if "dbt" in command and " build" in command:
                     return pid
             return None
@@ -129,7 +96,7 @@ def test_killing_a_run_during_dbt_kills_dbt_too_and_the_next_run_recovers(
         os.kill(victim.pid, signal.SIGKILL)
         victim.wait(timeout=10)
         # dbt takes seconds to start and build: alive a second later means it was orphaned.
-        _wait_for(lambda: not _alive(dbt_pid), 3, f"dbt (pid {dbt_pid}) to die with its parent")
+        _wait_for(lambda: not alive(dbt_pid), 3, f"dbt (pid {dbt_pid}) to die with its parent")
     finally:
         if victim.poll() is None:
             victim.kill()

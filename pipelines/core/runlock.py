@@ -70,12 +70,13 @@ def describe_holder(record: dict[str, Any]) -> str:
     return f"{record.get('kind', 'run')} {record['run_id']} ({', '.join(details)})"
 
 
-def _holder_of(paths: WarehousePaths) -> str:
+def _lock_or_fail(handle: IO[str], mode: int, paths: WarehousePaths, then: str) -> None:
+    """Take the run lock (shared or exclusive) without waiting; fail naming whoever holds it."""
     try:
-        with open(paths.run_lock, encoding="utf-8") as handle:
-            return describe_holder(_read_record(handle))
-    except OSError:
-        return "another run"
+        fcntl.flock(handle.fileno(), mode | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = describe_holder(_read_record(handle))
+        raise RunLockHeld(f"warehouse {paths.published} is in use by {holder}; {then}") from None
 
 
 def _claim(previous: dict[str, Any], run_id: str, kind: str, raw_dir: str | None) -> dict[str, Any]:
@@ -102,13 +103,7 @@ def hold_run(paths: WarehousePaths, run_id: str, raw_dir: str | None = None) -> 
     """Hold the warehouse for a whole run in this process; fail at once when another run holds it."""
     handle = _open_lock_file(paths)
     try:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RunLockHeld(
-                f"warehouse {paths.published} is in use by {describe_holder(_read_record(handle))}; "
-                "wait for that run to finish, or stop it"
-            ) from None
+        _lock_or_fail(handle, fcntl.LOCK_EX, paths, "wait for that run to finish, or stop it")
         record = _claim(_read_record(handle), run_id, "fupin run", raw_dir)
         _write_record(handle, record)
         remove_stale_temp_copies(paths)  # only the holder publishes: any copy left is from a crash
@@ -141,13 +136,9 @@ def claim_run_step(
         return
     handle = _open_lock_file(paths)
     try:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RunLockHeld(
-                f"warehouse {paths.published} is in use by {_holder_of(paths)}; "
-                "this run stops; start it again when that run has finished"
-            ) from None
+        _lock_or_fail(
+            handle, fcntl.LOCK_SH, paths, "this run stops; start it again when that run has finished"
+        )
         with work_lock(paths):  # steps of one run may start together: one reads and writes the record
             record = _read_record(handle)
             owner = record.get("run_id")

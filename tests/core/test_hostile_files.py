@@ -181,3 +181,15 @@ def test_flattening_keeps_shallow_pages_as_they_are_and_caps_deep_ones() -> None
 def test_stray_closing_tags_cost_no_time() -> None:
     page = "<div>" * 50_000 + "</span>" * 50_000 + ARTICLE
     assert "0.3%" in flatten_deep_nesting(page)
+
+
+def test_the_sensor_remembers_a_name_that_is_not_utf8(tmp_path: Path) -> None:
+    import json
+
+    from pipelines.sensors import snapshot_raw_dir
+
+    with open(os.path.join(os.fsencode(tmp_path), b"bad_\xe9.txt"), "wb") as handle:
+        handle.write(REPORT.encode())
+    snapshot = snapshot_raw_dir(tmp_path)
+    assert list(snapshot) == ["bad_\\xe9.txt"]
+    json.dumps(snapshot, ensure_ascii=False).encode("utf-8")  # the cursor: must be storable text
