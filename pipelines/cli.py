@@ -234,7 +234,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not raw_dir.is_dir():
         raise CliError(f"raw dir {raw_dir} does not exist or is not a directory (use --raw-dir)")
     paths = WarehousePaths.from_published(_warehouse(args))
-    check_warehouse_files([paths.published, paths.work])
+    # The working file is fupin's own, derived state: an unreadable one is moved aside and rebuilt.
+    check_warehouse_files([paths.published])
     check_writable(paths)
     _set_shrink_limit(args)
     dagster_home = _dagster_home()

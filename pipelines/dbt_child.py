@@ -16,15 +16,18 @@ import sys
 from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
+PARENT_ENV = "FUPIN_DBT_PARENT"  # the pid of the process that starts dbt, set by FupinDbtCliResource
 
 
 def _die_with_parent() -> None:
     if not sys.platform.startswith("linux"):
         return
     libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    parent = os.getppid()
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # the parent died before the request took effect
+    # The parent may have died before the request took effect (this process is then an orphan
+    # already, its parent pid another one): exit instead of running dbt for nobody.
+    expected = os.environ.get(PARENT_ENV)
+    if expected and os.getppid() != int(expected):
         os._exit(1)
 
 

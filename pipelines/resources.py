@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from dagster import ConfigurableResource
 from dagster_dbt import DbtCliResource, DbtProject
@@ -20,6 +21,7 @@ from packaging import version
 from pydantic import Field
 
 from pipelines.core.warehouse import DEFAULT_MAX_SHRINK_SHARE, DEFAULT_WAREHOUSE, ShrinkLimit, WarehousePaths
+from pipelines.dbt_child import PARENT_ENV as DBT_PARENT_ENV
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -134,6 +136,11 @@ class FupinDbtCliResource(DbtCliResource):
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # type: ignore[override]
         return None
+
+    def cli(self, args: Sequence[str], **kwargs: Any) -> Any:  # type: ignore[override]
+        # fupin-dbt checks it was started by this process, which may die before dbt is running.
+        os.environ[DBT_PARENT_ENV] = str(os.getpid())
+        return super().cli(args, **kwargs)
 
 
 def dbt_resource() -> DbtCliResource:
