@@ -340,8 +340,10 @@ def _main(args: argparse.Namespace, rng: random.Random, scratch: Path) -> int:
         run_seconds = result.next_seconds  # an incremental run, like the one the next round kills
     failed = [r for r in rounds if r.problems]
     outcomes = {k: sum(r.published == k for r in rounds) for k in ("previous", "new")}
+    finished = sum(r.killed_in == "(finished)" for r in rounds)
     print(
-        f"\n{len(rounds)} kills: published file was the previous warehouse {outcomes['previous']} times, "
+        f"\n{len(rounds)} rounds, {len(rounds) - finished} runs killed ({finished} finished before the "
+        f"moment drawn): published file was the previous warehouse {outcomes['previous']} times, "
         f"the new one {outcomes['new']} times, anything else {len(rounds) - sum(outcomes.values())} times; "
         f"next run equal to a fresh build {sum(r.next_ok for r in rounds)}/{len(rounds)}; "
         f"orphan processes {sum(r.orphans for r in rounds)}; "
