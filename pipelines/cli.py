@@ -1,6 +1,6 @@
 """The `fupin` command: run the pipeline, export the warehouse, build and serve the dbt docs.
 
-    fupin run    [--raw-dir DIR] [--warehouse FILE] [--allow-shrink] [--max-shrink SHARE]
+    fupin run    [--raw-dir DIR] [--warehouse FILE] [--allow-shrink] [--max-shrink SHARE] [--force]
     fupin export [--warehouse FILE] [--format csv|parquet|json] [--output PATH] [--table ...]
     fupin docs   [--warehouse FILE] [--port 8080] [--no-serve]
     fupin report [--warehouse FILE] [--output FILE.html]
@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from pipelines.core.runlock import hold_run
+from pipelines.core.uptodate import INPUTS_VERSION_ENV, RunNeed, inputs_version, run_need
 from pipelines.core.warehouse import (
     DEFAULT_WAREHOUSE,
     WarehouseError,
@@ -43,7 +45,7 @@ from pipelines.core.warehouse import (
     recover_work_file,
     wal_path,
 )
-from pipelines.resources import (
+from pipelines.settings import (
     ALLOW_SHRINK_ENV,
     DBT_DATABASE_ENV,
     DBT_PROJECT_DIR,
@@ -230,6 +232,7 @@ def _quiet_dagster() -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    started = time.monotonic()
     raw_dir = _cli_path(args.raw_dir, RAW_DIR_ENV, DEFAULT_RAW_DIR)
     if not raw_dir.is_dir():
         raise CliError(f"raw dir {raw_dir} does not exist or is not a directory (use --raw-dir)")
@@ -242,12 +245,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     # The assets read their settings from the environment, also in executor subprocesses.
     os.environ[RAW_DIR_ENV] = os.fspath(raw_dir)
     os.environ[WAREHOUSE_ENV] = os.fspath(paths.published)
-    _quiet_dagster()
-    from dagster._core.utils import make_new_run_id
-
-    run_id = make_new_run_id()
+    run_id = str(uuid.uuid4())  # what Dagster's make_new_run_id makes, without importing Dagster
     with hold_run(paths, run_id, raw_dir=os.fspath(raw_dir)):  # one run per warehouse, start to end
-        return _run_holding_the_warehouse(paths, raw_dir, run_id, dagster_home)
+        # What publishing records: the inputs as this run found them, before any step read them.
+        os.environ[INPUTS_VERSION_ENV] = inputs_version(raw_dir)
+        try:
+            need = run_need(raw_dir, paths, os.environ[INPUTS_VERSION_ENV])
+            if need.up_to_date and not args.force:
+                print(
+                    f"fupin run: nothing to do: {paths.published} already holds the {need.files} files of "
+                    f"{raw_dir}, built by this code and catalog ({time.monotonic() - started:.1f}s; "
+                    "--force runs every step anyway)",
+                    flush=True,
+                )
+                return 0
+            _quiet_dagster()
+            return _run_holding_the_warehouse(paths, raw_dir, run_id, dagster_home, need)
+        finally:
+            os.environ.pop(INPUTS_VERSION_ENV, None)
 
 
 def _set_shrink_limit(args: argparse.Namespace) -> None:
@@ -275,10 +290,14 @@ def _warn_about_leftovers(paths: WarehousePaths) -> None:
         )
 
 
-def _run_holding_the_warehouse(paths: WarehousePaths, raw_dir: Path, run_id: str, dagster_home: Path) -> int:
+def _run_holding_the_warehouse(
+    paths: WarehousePaths, raw_dir: Path, run_id: str, dagster_home: Path, need: RunNeed
+) -> int:
     out = sys.stdout
     started = time.monotonic()
     print(f"fupin run: {raw_dir} -> {paths.published}", file=out, flush=True)
+    why = "; ".join(need.reasons) or "--force"
+    print(f"  to do: {why}", file=out, flush=True)
     _warn_about_leftovers(paths)
 
     log_path = paths.directory / f"{paths.published.stem}.run.log"
@@ -654,6 +673,9 @@ def _add_run(sub: Any) -> None:
         metavar="SHARE",
         help="share of the published documents a run may remove without --allow-shrink "
         "(default 0.5, or $FUPIN_MAX_SHRINK)",
+    )
+    p.add_argument(
+        "--force", action="store_true", help="run every step even when the warehouse is up to date"
     )
     p.set_defaults(handler=cmd_run)
 

@@ -22,22 +22,19 @@ from pydantic import Field
 
 from pipelines.core.warehouse import DEFAULT_MAX_SHRINK_SHARE, DEFAULT_WAREHOUSE, ShrinkLimit, WarehousePaths
 from pipelines.dbt_child import PARENT_ENV as DBT_PARENT_ENV
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
-
-RAW_DIR_ENV = "FUPIN_RAW_DIR"
-WAREHOUSE_ENV = "FUPIN_WAREHOUSE"
-DBT_DATABASE_ENV = "FUPIN_DBT_DATABASE"
-ALLOW_SHRINK_ENV = "FUPIN_ALLOW_SHRINK"  # "1": publish even when most published documents would go
-MAX_SHRINK_ENV = "FUPIN_MAX_SHRINK"  # share of the published documents one run may remove (0-1)
-DEFAULT_RAW_DIR = "raw"  # relative to the project root
-
-
-def resolve_path(value: str | os.PathLike[str]) -> Path:
-    """Relative paths are relative to the project root, so runs do not depend on the CWD."""
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else PROJECT_ROOT / path
+from pipelines.settings import (  # noqa: F401  (re-exported: the Dagster side imports them from here)
+    ALLOW_SHRINK_ENV,
+    DBT_DATABASE_ENV,
+    DBT_PROJECT_DIR,
+    DEFAULT_RAW_DIR,
+    MAX_SHRINK_ENV,
+    PROJECT_ROOT,
+    RAW_DIR_ENV,
+    WAREHOUSE_ENV,
+    dbt_executable,
+    parse_share,
+    resolve_path,
+)
 
 
 class FupinSettings(ConfigurableResource):
@@ -80,18 +77,6 @@ class FupinSettings(ConfigurableResource):
         return ShrinkLimit(max_share=share, allowed=allowed)
 
 
-def parse_share(value: str | float, where: str) -> float:
-    """A share between 0 and 1 ("0.5", "50%"); ValueError naming where it came from otherwise."""
-    text = str(value).strip()
-    try:
-        share = float(text[:-1]) / 100 if text.endswith("%") else float(text)
-    except ValueError:
-        raise ValueError(f"{where}: {value!r} is not a share between 0 and 1 (e.g. 0.5 or 50%)") from None
-    if not 0 <= share <= 1:
-        raise ValueError(f"{where}: {value!r} is not a share between 0 and 1 (e.g. 0.5 or 50%)")
-    return share
-
-
 def _put_dbt_on_path() -> None:
     """dagster-dbt's own preparer (prepare_if_dev under `dagster dev`) runs plain `dbt`; when the venv
     is not activated that is only found if the venv's bin directory is on PATH."""
@@ -103,12 +88,6 @@ def _put_dbt_on_path() -> None:
 _put_dbt_on_path()
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-
-
-def dbt_executable() -> str:
-    """The dbt next to this Python (the venv's), so runs work without an activated venv."""
-    beside = Path(sys.executable).parent / "dbt"
-    return os.fspath(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
 
 
 def dbt_child_executable() -> str:

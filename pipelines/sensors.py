@@ -4,12 +4,10 @@ import hashlib
 import json
 from pathlib import Path
 
-import duckdb
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SkipReason, sensor
 
 from pipelines.core import documents
-from pipelines.core.stages import raw_files_out_of_sync
-from pipelines.core.warehouse import WarehouseError, WarehousePaths, connect
+from pipelines.core.uptodate import run_need
 from pipelines.resources import FupinSettings
 from pipelines.schedules import FULL_PIPELINE_JOB
 
@@ -35,22 +33,6 @@ def changed_files(previous: Snapshot, current: Snapshot) -> list[str]:
     return sorted(k for k in previous.keys() | current.keys() if previous.get(k) != current.get(k))
 
 
-def warehouse_holds_raw_dir(raw_dir: Path, paths: WarehousePaths) -> bool:
-    """The published warehouse was built from the raw dir as it is now (same files, same bytes)."""
-    if not paths.published.exists():
-        return False
-    try:
-        con = connect(paths.published, read_only=True)
-    except (duckdb.Error, WarehouseError):
-        return False
-    try:
-        return not raw_files_out_of_sync(con, raw_dir)
-    except duckdb.Error:
-        return False  # no raw tables: a warehouse from an older fupin, or not one at all
-    finally:
-        con.close()
-
-
 @sensor(
     name="raw_dir_sensor",
     job_name=FULL_PIPELINE_JOB,
@@ -67,16 +49,17 @@ def raw_dir_sensor(context: SensorEvaluationContext, settings: FupinSettings):
     except documents.RawDirError as exc:  # a run would fail the same way: do not start one
         return SkipReason(str(exc))
     cursor = json.dumps(current, sort_keys=True, ensure_ascii=False)
-    if context.cursor is None and warehouse_holds_raw_dir(raw_dir, settings.warehouse_paths()):
-        # First tick: compare with what the warehouse holds, not with an empty memory.
-        context.update_cursor(cursor)
-        return SkipReason(f"the warehouse already holds the {len(current)} files of {raw_dir}; watching")
-    previous: Snapshot = json.loads(context.cursor) if context.cursor else {}
-    changed = changed_files(previous, current)
-    if not changed:
-        return SkipReason(f"no change among {len(current)} files in {raw_dir}")
+    if context.cursor is not None:
+        changed = changed_files(json.loads(context.cursor), current)
+        if not changed:
+            return SkipReason(f"no change among {len(current)} files in {raw_dir}")
+    # First tick, or files changed: the same check as `fupin run`'s, against what the warehouse holds
+    # (a file touched but not changed, or already built by another run, starts nothing).
+    need = run_need(raw_dir, settings.warehouse_paths())
     context.update_cursor(cursor)
+    if need.up_to_date:
+        return SkipReason(f"the warehouse already holds the {len(current)} files of {raw_dir}; watching")
     return RunRequest(
         run_key=hashlib.sha256(cursor.encode("utf-8")).hexdigest()[:16],
-        tags={"fupin/changed_files": str(len(changed))},
+        tags={"fupin/run_reason": need.reasons[0][:200]},
     )

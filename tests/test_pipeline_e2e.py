@@ -309,3 +309,19 @@ def test_sensor_first_tick_runs_only_when_the_raw_dir_differs(runs: dict[str, An
     changed = make_raw_dir(tmp_path / "raw")  # the warehouse holds NEW_REPORT, this copy does not
     result, _ = _tick(changed, published)
     assert isinstance(result, RunRequest)
+
+
+def test_sensor_ticks_after_a_touch_start_no_run_when_the_bytes_are_the_same(runs: dict[str, Any]) -> None:
+    import os
+
+    from dagster import SkipReason
+
+    raw_dir = runs["raw_dir"]
+    published = runs["paths"].published
+    _, cursor = _tick(raw_dir, published)
+    os.utime(raw_dir / NEW_REPORT, ns=(0, 0))  # its snapshot changes, its bytes do not
+    result, after = _tick(raw_dir, published, cursor)
+    assert isinstance(result, SkipReason) and "already holds" in result.skip_message
+    assert after != cursor  # the new snapshot is remembered
+    result, _ = _tick(raw_dir, published, after)
+    assert isinstance(result, SkipReason) and "no change" in result.skip_message

@@ -178,6 +178,12 @@ def _sidecar_path(page: Path) -> Path:
     return page.with_name(page.name + ".meta.json")
 
 
+def already_fetched(raw_dir: str | os.PathLike[str], url: str) -> bool:
+    """The page for url is saved in the raw dir with its sidecar: a run skips it unless refetching."""
+    page = page_path(raw_dir, url)
+    return page.is_file() and _sidecar_path(page).is_file()
+
+
 def _write_atomically(path: Path, data: bytes) -> None:
     # Hidden temp name: iter_raw_files never sees a half-written page.
     tmp = path.with_name(f".{path.name}.part")
@@ -405,8 +411,7 @@ def _fetch_one(
 ) -> FetchResult:
     url = source.url
     page = page_path(raw_dir, url)
-    sidecar = _sidecar_path(page)
-    if not refetch and page.is_file() and sidecar.is_file():
+    if not refetch and already_fetched(raw_dir, url):
         return FetchResult(url=url, status="skipped", path=page, reason="already fetched")
     failure: _Failure | None = None
     for attempt in range(retries + 1):
@@ -437,7 +442,7 @@ def _fetch_one(
         }
         if source.county:
             meta["county"] = source.county
-        _write_atomically(sidecar, json.dumps(meta, ensure_ascii=False, indent=2).encode("utf-8"))
+        _write_atomically(_sidecar_path(page), json.dumps(meta, ensure_ascii=False, indent=2).encode("utf-8"))
         return FetchResult(url=url, status="saved", path=page)
     assert failure is not None
     attempts = "" if not failure.retry else f" (after {retries + 1} attempts)"

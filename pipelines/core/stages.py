@@ -26,6 +26,7 @@ import pandas as pd
 from pipelines.core import cleaning, documents, extract, scrape, versioning
 from pipelines.core.models import County, RawDocument, RejectedDocument
 from pipelines.core.tables import RAW_SCHEMA, RAW_TABLES
+from pipelines.core.uptodate import FileRead, RecordedFiles, read_present_file
 from pipelines.core.validation import FACT_COLUMNS, REJECTED_COLUMNS, split_valid_facts
 from pipelines.core.warehouse import STATE_SCHEMA, STATE_TABLES
 
@@ -211,76 +212,7 @@ def _rejection_row(
     }
 
 
-@dataclass(frozen=True, slots=True)
-class _FileRead:
-    """One raw file as this run found it: its bytes (hashed once), or why they could not be read."""
-
-    source_file: str
-    path: Path
-    data: bytes | None = None
-    content_hash: str | None = None
-    problem: str | None = None  # why the file was not read (name, type, size, permissions ...)
-
-
-def _read_present_file(source_file: str, path: Path) -> _FileRead:
-    if not documents.name_is_valid(path):
-        return _FileRead(source_file, path, problem=documents.INVALID_NAME_REASON)
-    unsupported = documents.unsupported_type(path)
-    if unsupported:
-        return _FileRead(source_file, path, problem=unsupported)
-    data = documents.read_file_bytes(path)
-    if isinstance(data, str):
-        return _FileRead(source_file, path, problem=data)
-    return _FileRead(source_file, path, data=data, content_hash=documents.content_hash(data))
-
-
-@dataclass(frozen=True, slots=True)
-class _RecordedFiles:
-    """What the raw tables hold about the raw dir's files: the bytes' hash of each file read, what was
-    recorded of each file refused before it became a document, and every file they name."""
-
-    hashes: dict[str, str]
-    refused_early: dict[str, tuple[str | None, str]]  # source_file -> (hash of the bytes judged, reason)
-    files: set[str]
-
-    @classmethod
-    def read(cls, con: duckdb.DuckDBPyConnection) -> _RecordedFiles:
-        hashes = dict(con.execute(f"SELECT source_file, content_hash FROM {RAW}.raw_documents").fetchall())
-        refused_early = {
-            source_file: (content_hash, reason)
-            for source_file, content_hash, reason in con.execute(
-                "SELECT source_file, any_value(content_hash), any_value(reason) "
-                f"FROM {RAW}.rejected_documents WHERE stage IN ('read', 'decode') GROUP BY source_file"
-            ).fetchall()
-        }
-        # sources.yaml's entries are not files of the raw dir: they are judged again every run.
-        rejected = {
-            r[0]
-            for r in con.execute(
-                f"SELECT source_file FROM {RAW}.rejected_documents WHERE stage <> 'source'"
-            ).fetchall()
-        }
-        return cls(hashes, refused_early, set(hashes) | rejected)
-
-    def holds(self, read: _FileRead) -> bool:
-        """The file is as recorded: the same bytes, or refused unread for the same reason."""
-        before_hash, before_reason = self.refused_early.get(read.source_file, (None, None))
-        if read.content_hash is None:
-            return read.problem == before_reason
-        return read.content_hash in (self.hashes.get(read.source_file), before_hash)
-
-
-def raw_files_out_of_sync(con: duckdb.DuckDBPyConnection, raw_dir: str | os.PathLike[str]) -> list[str]:
-    """Files of the raw dir that are new or changed since the raw tables were loaded, and files the
-    tables name that are gone: what the next run's ingestion would touch. Reads only."""
-    raw_dir = Path(raw_dir).absolute()
-    present = {documents.relative_source_file(raw_dir, p): p for p in documents.iter_raw_files(raw_dir)}
-    recorded = _RecordedFiles.read(con)
-    changed = [name for name, path in present.items() if not recorded.holds(_read_present_file(name, path))]
-    return sorted(changed + list(recorded.files - set(present)))
-
-
-def _judge(read: _FileRead) -> RawDocument | RejectedDocument:
+def _judge(read: FileRead) -> RawDocument | RejectedDocument:
     if read.data is None:
         return RejectedDocument(read.source_file, "read", read.problem or "cannot read file")
     try:
@@ -315,14 +247,14 @@ def sync_raw_documents(con: duckdb.DuckDBPyConnection, raw_dir: str | os.PathLik
     present = {documents.relative_source_file(raw_dir, p): p for p in documents.iter_raw_files(raw_dir)}
 
     with _Transaction(con):
-        recorded = _RecordedFiles.read(con)
+        recorded = RecordedFiles.read(con)
         con.execute(f"DELETE FROM {RAW}.rejected_documents WHERE stage = 'source'")
         vanished = recorded.files - set(present)
         stats.removed += _delete_in(con, "raw_documents", "source_file", vanished)
         stats.removed += _delete_in(con, "rejected_documents", "source_file", vanished)
 
         readable = 0
-        first_problem: _FileRead | None = None
+        first_problem: FileRead | None = None
         doc_rows: list[dict[str, Any]] = []
         rejections = _sources_rejections(raw_dir, now)
 
@@ -338,7 +270,7 @@ def sync_raw_documents(con: duckdb.DuckDBPyConnection, raw_dir: str | os.PathLik
             rejections.clear()
 
         for source_file in sorted(present):
-            read = _read_present_file(source_file, present[source_file])
+            read = read_present_file(source_file, present[source_file])
             readable += read.data is not None
             first_problem = first_problem or (read if read.problem else None)
             if recorded.holds(read):
@@ -361,7 +293,7 @@ def sync_raw_documents(con: duckdb.DuckDBPyConnection, raw_dir: str | os.PathLik
     return stats
 
 
-def _no_readable_file(raw_dir: Path, files: int, example: _FileRead | None) -> str:
+def _no_readable_file(raw_dir: Path, files: int, example: FileRead | None) -> str:
     if not files:
         return (
             f"raw dir {raw_dir} has no files; is it the right directory, and is it mounted? "

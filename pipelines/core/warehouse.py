@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import logging
 import os
 import re
@@ -113,6 +114,11 @@ class WarehousePaths:
     def corrupt_work(self) -> Path:
         """Where an unreadable working file is moved before it is rebuilt (kept for inspection)."""
         return self.work.with_name(self.work.name + ".corrupt")
+
+    @property
+    def build_record(self) -> Path:
+        """Which inputs version built the published file, and that file's identity (publish writes it)."""
+        return self.published.with_name(f"{self.published.stem}.published.json")
 
     def temp_copy(self, pid: int) -> Path:
         return self.published.with_name(f".{self.published.name}.{pid}.tmp")
@@ -424,8 +430,37 @@ def refuse_mass_deletion(paths: WarehousePaths, limit: ShrinkLimit) -> None:
         )
 
 
-def publish(paths: WarehousePaths, limit: ShrinkLimit | None = None) -> Path:
-    """Atomically replace the published file with a checkpointed, read-only copy of the working file."""
+# --- the record of what built the published file (read by pipelines/core/uptodate.py) -------------
+
+
+def _identity(path: Path) -> list[int]:
+    stat = path.stat()
+    return [stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns]
+
+
+def _record_published(paths: WarehousePaths, inputs_version: str) -> None:
+    record = {"inputs_version": inputs_version, "published_file": _identity(paths.published)}
+    tmp = paths.build_record.with_name(f".{paths.build_record.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(record), encoding="utf-8")
+    os.replace(tmp, paths.build_record)
+
+
+def recorded_inputs_version(paths: WarehousePaths) -> str | None:
+    """The inputs version recorded for the published file, if the record describes that very file."""
+    try:
+        record = json.loads(paths.build_record.read_text(encoding="utf-8"))
+        if record["published_file"] != _identity(paths.published):
+            return None
+        return str(record["inputs_version"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def publish(
+    paths: WarehousePaths, limit: ShrinkLimit | None = None, inputs_version: str | None = None
+) -> Path:
+    """Atomically replace the published file with a checkpointed, read-only copy of the working file,
+    and record which inputs version built it (None: record nothing, so no run takes it as up to date)."""
     if not paths.work.exists():
         raise WarehouseError(f"nothing to publish: working file {paths.work} does not exist")
     with work_lock(paths):
@@ -434,11 +469,14 @@ def publish(paths: WarehousePaths, limit: ShrinkLimit | None = None) -> Path:
         refuse_mass_deletion(paths, limit or ShrinkLimit())
         remove_stale_temp_copies(paths)
         tmp = _copy_to_temp(paths)
+        paths.build_record.unlink(missing_ok=True)  # until the new file is recorded, nothing is up to date
         try:
             _swap_in(tmp, paths)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+        if inputs_version is not None:
+            _record_published(paths, inputs_version)
     return paths.published
 
 
