@@ -150,6 +150,13 @@ def _run_end_to_end(
         )  # fmt: skip
         _progress(f"  {inc.wall_seconds:.1f} s, peak {report.fmt_mem(inc.peak_bytes)} {inc.note}")
         extra.append(inc)
+        _progress("fupin run again, nothing changed")
+        noop = endtoend.fupin_run(
+            fupin, "no-op rerun", raw_dir, warehouse, reports=largest + 1,
+            log=scratch / "logs" / f"noop-{largest + 1}.log", repo=REPO,
+        )  # fmt: skip
+        _progress(f"  {noop.wall_seconds:.2f} s {noop.note}")
+        extra.append(noop)
         dbt = endtoend.venv_tool("dbt")
         if dbt is not None:
             paths = WarehousePaths.from_published(warehouse)

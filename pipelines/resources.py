@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.metadata
+import io
 import json
 import os
 import shutil
@@ -15,8 +16,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import orjson
 from dagster import ConfigurableResource
-from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject
+from dagster_dbt.asset_utils import (
+    extract_runtime_selection_from_args,
+    get_updated_cli_invocation_params_for_context,
+)
+from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
+from dagster_dbt.dbt_manifest import validate_manifest
 from packaging import version
 from pydantic import Field
 
@@ -117,9 +125,114 @@ class FupinDbtCliResource(DbtCliResource):
         return None
 
     def cli(self, args: Sequence[str], **kwargs: Any) -> Any:  # type: ignore[override]
+        if list(args[:1]) == ["build"]:
+            return self._build_in_process(args, **kwargs)
         # fupin-dbt checks it was started by this process, which may die before dbt is running.
         os.environ[DBT_PARENT_ENV] = str(os.getpid())
         return super().cli(args, **kwargs)
+
+    def _build_in_process(
+        self,
+        args: Sequence[str],
+        *,
+        raise_on_error: bool = True,
+        manifest: Any = None,
+        dagster_dbt_translator: DagsterDbtTranslator | None = None,
+        context: Any = None,
+        target_path: Path | None = None,
+    ) -> DbtCliInvocation:
+        """`dbt build` through dbt's own dbtRunner in this process, not a dbt process per run: the
+        start-up (Python, dbt's imports, its adapter) is paid once per process instead of every run,
+        and dbt cannot outlive the run. dagster-dbt turns its events into Dagster events as it does
+        a subprocess's JSON log lines (the same dictionaries), so what the run reports is unchanged.
+        """
+        cleaned, selects, excludes = extract_runtime_selection_from_args(args)
+        params = get_updated_cli_invocation_params_for_context(
+            context=context,
+            manifest=validate_manifest(manifest) if manifest else {},
+            dagster_dbt_translator=dagster_dbt_translator or DagsterDbtTranslator(),
+            runtime_selects=selects,
+            runtime_excludes=excludes,
+        )
+        target = Path(target_path or self._get_unique_target_path(context=context))
+        project_dir = Path(params.dbt_project.project_dir if params.dbt_project else self.project_dir)
+        target = target if target.is_absolute() else project_dir / target
+        full_args = [
+            *self.global_config_flags,
+            *cleaned,
+            *params.selection_args,
+            *(["--indirect-selection", params.indirect_selection] if params.indirect_selection else []),
+            *(["--profiles-dir", self.profiles_dir] if self.profiles_dir else []),
+            "--project-dir",
+            os.fspath(project_dir),
+            "--target-path",
+            os.fspath(target),
+            "--log-path",
+            os.fspath(target),
+            "--no-send-anonymous-usage-stats",
+        ]
+        process = InProcessDbt.run(full_args, project_dir)
+        return DbtCliInvocation(
+            process=process,  # type: ignore[arg-type]
+            manifest=params.manifest,
+            dagster_dbt_translator=params.dagster_dbt_translator,
+            project_dir=project_dir,
+            target_path=target,
+            raise_on_error=raise_on_error,
+            context=context,
+            adapter=None,
+            cli_version=self._cli_version,
+            project=params.dbt_project,
+        )
+
+
+def _close_dbt_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in the process after a build (a class
+    attribute of its connection manager): the file is then free for this process's read-only
+    connections and for other processes, as it is when a dbt process exits."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        environment, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
+        if environment is not None:
+            environment.close()
+
+
+class InProcessDbt:
+    """A finished in-process dbt invocation, shaped like the subprocess dagster-dbt reads: its
+    stdout is dbt's events as JSON lines, its exit status dbt's success."""
+
+    def __init__(self, args: list[str], lines: list[bytes], returncode: int) -> None:
+        self.args = ["dbt", *args]
+        self.stdout = io.BytesIO(b"\n".join(lines))
+        self.returncode = returncode
+
+    @classmethod
+    def run(cls, args: list[str], project_dir: Path) -> InProcessDbt:
+        from dbt.cli.main import dbtRunner
+        from dbt_common.events.functions import msg_to_dict
+
+        lines: list[bytes] = []
+        runner = dbtRunner(callbacks=[lambda msg: lines.append(orjson.dumps(msg_to_dict(msg)))])
+        with contextlib.chdir(project_dir):
+            try:
+                result = runner.invoke(args)
+            finally:
+                _close_dbt_duckdb()
+        if isinstance(result.exception, KeyboardInterrupt):
+            raise result.exception  # Ctrl-C or SIGTERM: the run stops, as it did with a dbt process
+        if result.exception is not None and not lines:
+            raise result.exception
+        return cls(args, lines, 0 if result.success else 1)
+
+    def wait(self, timeout: float | None = None) -> int:
+        return self.returncode
+
+    def poll(self) -> int:
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        pass  # already finished
 
 
 def dbt_resource() -> DbtCliResource:

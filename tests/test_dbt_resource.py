@@ -14,6 +14,12 @@ def test_the_overridden_members_still_exist_in_dagster_dbt() -> None:
     # If an upgrade renames them, the overrides would silently stop saving time: fail instead.
     assert "_cli_version" in vars(DbtCliResource)
     assert callable(vars(DbtCliResource)["_initialize_dbt_core_adapter"])
+    # The in-process build reads these of dagster-dbt and dbt-duckdb (pipelines/resources.py).
+    from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    assert {"process", "manifest", "target_path", "cli_version"} <= set(DbtCliInvocation.__annotations__)
+    assert hasattr(DuckDBConnectionManager, "_ENV") and hasattr(DuckDBConnectionManager, "_LOCK")
 
 
 def test_the_version_is_the_one_the_dbt_executable_reports() -> None:
