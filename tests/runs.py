@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -111,3 +113,22 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return stat[stat.rindex(")") + 2] != "Z"
+
+
+@contextlib.contextmanager
+def warehouse_held(warehouse: Path, run_id: str, raw_dir: str = "/data/raw") -> Iterator[None]:
+    """Another process holds the warehouse as a `fupin run` would (pipelines/core/runlock.py)."""
+    hold = (
+        "import sys, time; from pipelines.core.runlock import hold_run; "
+        "from pipelines.core.warehouse import WarehousePaths; "
+        "cm = hold_run(WarehousePaths.from_published(sys.argv[1]), sys.argv[2], raw_dir=sys.argv[3]); "
+        "cm.__enter__(); print('held', flush=True); time.sleep(60)"
+    )
+    command = [sys.executable, "-c", hold, str(warehouse), run_id, raw_dir]
+    holder = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()

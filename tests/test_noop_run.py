@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ import pytest
 from pipelines.core.uptodate import inputs_version, run_need
 from pipelines.core.warehouse import WarehousePaths
 from tests.conftest import REPO_RAW
-from tests.runs import run
+from tests.runs import run, warehouse_held
 
 pytestmark = pytest.mark.e2e
 
@@ -82,19 +80,8 @@ def test_force_runs_every_step(built: tuple[Path, Path]) -> None:
 
 def test_a_run_holding_the_warehouse_still_refuses_a_second_one(built: tuple[Path, Path]) -> None:
     raw, warehouse = built
-    hold = (
-        "import sys, time; from pipelines.core.runlock import hold_run; "
-        "from pipelines.core.warehouse import WarehousePaths; "
-        "cm = hold_run(WarehousePaths.from_published(sys.argv[1]), 'cli-run-7', raw_dir='/data/raw'); "
-        "cm.__enter__(); print('held', flush=True); time.sleep(60)"
-    )
-    holder = subprocess.Popen([sys.executable, "-c", hold, str(warehouse)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with warehouse_held(warehouse, "cli-run-7"):
         done = run(raw, warehouse, timeout=60)
-    finally:
-        holder.kill()
-        holder.wait()
     assert done.returncode == 2 and "is in use by fupin run cli-run-7" in done.stderr
 
 

@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_RAW
-from tests.runs import alive, descendants, fact_values, query, run, start
+from tests.runs import alive, descendants, fact_values, query, run, start, warehouse_held
 
 pytestmark = pytest.mark.e2e
 
@@ -113,20 +112,9 @@ def test_a_dagster_run_stops_while_a_fupin_run_holds_the_warehouse(
     from pipelines.resources import FupinSettings
 
     warehouse = tmp_path / "wh" / "fupin.duckdb"
-    hold = (
-        "import sys, time; from pipelines.core.runlock import hold_run; "
-        "from pipelines.core.warehouse import WarehousePaths; "
-        "cm = hold_run(WarehousePaths.from_published(sys.argv[1]), 'cli-run-1', raw_dir='/data/raw'); "
-        "cm.__enter__(); print('held', flush=True); time.sleep(60)"
-    )
-    holder = subprocess.Popen([sys.executable, "-c", hold, str(warehouse)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with warehouse_held(warehouse, "cli-run-1"):
         settings = FupinSettings(raw_dir=str(tmp_path), warehouse=str(warehouse))
         result = materialize([reference_data], resources={"settings": settings}, raise_on_error=False)
-    finally:
-        holder.kill()
-        holder.wait()
     assert not result.success
     (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     message = str(failure.event_specific_data.error)
