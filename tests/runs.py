@@ -42,6 +42,16 @@ def run(
     )
 
 
+def build_from(source_raw: Path, root: Path) -> tuple[Path, Path]:
+    """A copy of `source_raw` under `root` and a warehouse built from it by `fupin run`."""
+    raw = root / "raw"
+    shutil.copytree(source_raw, raw)
+    warehouse = root / "wh" / "fupin.duckdb"
+    done = run(raw, warehouse)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return raw, warehouse
+
+
 def start(raw_dir: Path, warehouse: Path, *extra: str) -> subprocess.Popen[str]:
     command = fupin_command("run", "--raw-dir", str(raw_dir), "--warehouse", str(warehouse), *extra)
     return subprocess.Popen(

@@ -15,20 +15,14 @@ import pytest
 from pipelines.core.uptodate import inputs_version, run_need
 from pipelines.core.warehouse import WarehousePaths
 from tests.conftest import REPO_RAW
-from tests.runs import run, warehouse_held
+from tests.runs import build_from, run, warehouse_held
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("noop")
-    raw = root / "raw"
-    shutil.copytree(REPO_RAW, raw)
-    warehouse = root / "wh" / "fupin.duckdb"
-    done = run(raw, warehouse)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return raw, warehouse
+    return build_from(REPO_RAW, tmp_path_factory.mktemp("noop"))
 
 
 def _identity(path: Path) -> tuple[int, int, bytes]:

@@ -19,7 +19,7 @@ import pytest
 
 from pipelines.resources import dbt_project, manifest_loads
 from tests.conftest import REPO_RAW
-from tests.runs import SETPRIV, copy_warehouse, fact_values, query, run, without_root_powers
+from tests.runs import SETPRIV, build_from, copy_warehouse, fact_values, query, run, without_root_powers
 
 pytestmark = pytest.mark.e2e
 
@@ -27,13 +27,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> tuple[Path, Path]:
     """(raw dir of the five reports, a warehouse built from it) — copied by each test."""
-    root = tmp_path_factory.mktemp("built")
-    raw = root / "raw"
-    shutil.copytree(REPO_RAW, raw)
-    warehouse = root / "wh" / "fupin.duckdb"
-    done = run(raw, warehouse)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return raw, warehouse
+    return build_from(REPO_RAW, tmp_path_factory.mktemp("built"))
 
 
 @pytest.fixture()
