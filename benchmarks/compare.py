@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
+import inspect
 import json
 import pickle
 import statistics
@@ -81,7 +82,9 @@ def _worker(root: Path, corpus_path: Path) -> None:
     texts = pickle.loads(corpus_path.read_bytes())
     places = PlaceIndex(load_gazetteer())
     catalog = load_catalog()
-    finds_once = hasattr(places, "places_in")  # places found once per report, passed to both
+    # places found once per report, passed to subject_county and extract_facts (when they take them)
+    finds_once = hasattr(places, "places_in")
+    extract_takes_places = "found_places" in inspect.signature(extract.extract_facts).parameters
 
     def one(text: str, is_html: bool, seen: set[str], cpu: dict[str, float]) -> str:
         t0 = time.process_time()
@@ -93,7 +96,7 @@ def _worker(root: Path, corpus_path: Path) -> None:
             if finds_once:
                 found = places.places_in(cleaned.text)
                 county = places.subject_county(
-                    cleaned.title, cleaned.text, cleaned.outlet, cleaned.page_header, found=found
+                    cleaned.title, cleaned.text, cleaned.outlet, cleaned.page_header, found_places=found
                 )
             else:
                 county = places.subject_county(
@@ -102,7 +105,7 @@ def _worker(root: Path, corpus_path: Path) -> None:
         t2 = time.process_time()
         if county is not None and fingerprint not in seen:
             seen.add(fingerprint)
-            kwargs = {"place_mentions": found.mentions} if found is not None else {}
+            kwargs = {"found_places": found} if extract_takes_places else {}
             extraction = extract.extract_facts(
                 cleaned.text,
                 subject=county,

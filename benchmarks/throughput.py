@@ -1,8 +1,10 @@
 """In-process throughput of clean + subject + extract, next to two reference scans of the same text.
 
-What is timed is exactly the library path of the pipeline's clean and extract stages, file by file:
+What is timed is the library path of the pipeline's clean and extract stages, file by file:
 cleaning.clean_document → places.subject_county → (a copy of a text already read stops here, as
-the pipeline records it as a duplicate) → extract.extract_facts. The references are one bare
+the pipeline records it as a duplicate) → extract.extract_facts, with the report's places found
+once (places.places_in) for both, as `fupin evaluate` does (the pipeline's two stages still look
+for them once each: they run apart, with the database between them). The references are one bare
 precompiled regex for numbers with units, and the project's own mention regex (the pattern of
 mentions.mention_finder) alone, each `finditer` over the same decoded texts. Every measurement is
 repeated (`runs`, interleaved so load on the shared machine hits all of them alike) and the
@@ -115,9 +117,12 @@ def process_one(
     cleaned = cleaning.clean_document(text, is_html=is_html)
     fingerprint = documents.text_fingerprint(cleaned.text)
     t1 = clock()
-    county = None
+    county = found = None
     if cleaned.text.strip():
-        county = work.places.subject_county(cleaned.title, cleaned.text, cleaned.outlet, cleaned.page_header)
+        found = work.places.places_in(cleaned.text)  # once, for the subject and the extractor
+        county = work.places.subject_county(
+            cleaned.title, cleaned.text, cleaned.outlet, cleaned.page_header, found_places=found
+        )
     t2 = clock()
     result = None
     copy = copy or (seen is not None and fingerprint in seen)
@@ -131,6 +136,7 @@ def process_one(
             catalog=work.catalog,
             places=work.places,
             work_report=cleaned.is_work_report,
+            found_places=found,
         )
     if stage_seconds is not None:
         for stage, seconds in zip(STAGES, (t1 - t0, t2 - t1, clock() - t2), strict=True):

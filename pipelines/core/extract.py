@@ -25,7 +25,7 @@ from typing import Any
 from pipelines.core.catalog import Catalog, Metric
 from pipelines.core.mentions import NumberMention, mention_finder
 from pipelines.core.models import County, Extraction, Fact, Mention, PlaceMention
-from pipelines.core.places import PlaceIndex
+from pipelines.core.places import PlaceIndex, PlacesInText
 from pipelines.core.timeexpr import TimeExpr, find_time_expressions
 from pipelines.core.versioning import source_version
 
@@ -102,13 +102,15 @@ def extract_facts(
     catalog: Catalog,
     places: PlaceIndex | None = None,
     work_report: bool = False,
+    found_places: PlacesInText | None = None,
 ) -> Extraction:
     """Facts (and unclassified numbers) of one cleaned report.
 
     `subject` is the report's county; `places` a PlaceIndex used to attribute a fact to another
     county the clause names. Without a subject no fact can be attributed, and only unclassified
     mentions are returned. A government work report (`work_report`, see pubdate.is_work_report)
-    reviews the year before it was delivered.
+    reviews the year before it was delivered. `found_places` are places.places_in(text), when the
+    caller found them already (for subject_county); otherwise `places` finds them here.
     """
     pub_year = published.year if published else None
     finder = mention_finder(catalog)
@@ -118,7 +120,12 @@ def extract_facts(
         return result
     times = find_time_expressions(text, pub_year, work_report=work_report)  # sorted by start
     time_starts = [t.start for t in times]
-    place_mentions = places.find_places(text) if places is not None else []
+    if found_places is not None:
+        if found_places.text != text:
+            raise ValueError("found_places are the places of another text")
+        place_mentions = found_places.mentions
+    else:
+        place_mentions = places.find_places(text) if places is not None else []
     doc = _Document(text, subject, pub_year, place_mentions, places.gazetteer if places is not None else None)
     seen: set[tuple[str, str, float]] = set()
     mention_iter = iter(mentions)
