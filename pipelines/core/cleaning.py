@@ -98,6 +98,7 @@ _TRAILING_CREDIT = re.compile(
 )
 
 
+_METADATA_LINE_LIMIT = 120
 # Lets read_metadata_line take lines that were not normalised (the forms only need these).
 _META_WIDTH = str.maketrans({"：": ":", "（": "(", "）": ")", "［": "[", "］": "]", "　": " "})
 
@@ -128,8 +129,10 @@ def read_metadata_line(line: str) -> LineMetadata | None:
 
     A line with anything else on it is content and is never treated as metadata.
     """
+    if len(line) > _METADATA_LINE_LIMIT and len(_NO_SPACE.sub("", line)) > _METADATA_LINE_LIMIT:
+        return None  # too long whatever its spaces: the content lines, spared the translation below
     s = _SPACES.sub(" ", line.translate(_META_WIDTH)).strip()
-    if not s or len(s) > 120:
+    if not s or len(s) > _METADATA_LINE_LIMIT:
         return None
     m = _BRACKET_CREDIT.match(s)
     if m:
