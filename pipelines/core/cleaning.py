@@ -260,6 +260,8 @@ _MENU_MIN_ITEMS, _MENU_ITEM_LIMIT = 4, 8
 
 
 def _is_menu(line: str) -> bool:
+    if "|" not in line and "｜" not in line:
+        return False  # one item (the test in C spares the split of every line)
     items = [item for item in _MENU_SEPARATOR.split(line) if item]
     return (
         len(items) >= _MENU_MIN_ITEMS
@@ -358,8 +360,9 @@ def _pick_title(kept: list[tuple[str, bool]]) -> str | None:
 
 def _tidy_line(line: str) -> str:
     line = _SPACES.sub(" ", line).strip()
-    line = _LINE_END_MARKER.sub("", line)
-    return _SPACE_BEFORE_UNIT.sub("", line)
+    if line[-1:].isdigit():  # (what each pattern needs, tested in C first)
+        line = _LINE_END_MARKER.sub("", line)
+    return _SPACE_BEFORE_UNIT.sub("", line) if " " in line else line
 
 
 def clean_document(text: str, *, is_html: bool, url: str | None = None) -> CleanedText:
