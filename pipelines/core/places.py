@@ -492,10 +492,14 @@ def _without_names_listed_with_non_places(text: str, mentions: list[PlaceMention
     kept = []
     for m in mentions:
         siblings = []  # for the list members right after and before this one: is it a place?
-        if m.surface != m.name:  # an official name is that place wherever it stands
-            if after := _NEXT_NAME.match(text, m.end):
+        # an official name is that place wherever it stands; a list member has 、 beside it (its
+        # test in C spares the patterns; 、$ also matches before a final line break)
+        if m.surface != m.name:
+            if text[m.end : m.end + 1] == "、" and (after := _NEXT_NAME.match(text, m.end)):
                 siblings.append(after.start(1) in starts)
-            if before := _PREVIOUS_NAME.search(text, max(0, m.start - 6), m.start):
+            if "、" in text[max(0, m.start - 2) : m.start] and (
+                before := _PREVIOUS_NAME.search(text, max(0, m.start - 6), m.start)
+            ):
                 siblings.append(before.end(1) in ends)
         if not siblings or any(siblings):
             kept.append(m)
