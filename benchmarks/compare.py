@@ -1,6 +1,6 @@
 """Before/after: the library of another commit against this worktree's, side by side in one run.
 
-    python benchmarks/compare.py --base main [--reports 2000] [--runs 5] [--plain]
+    python benchmarks/compare.py --base main [--this REV] [--reports 2000] [--runs 5] [--plain]
 
 The base commit is exported (`git archive`) to a scratch dir. The corpus is built once (this
 worktree's benchmarks/corpus.py), decoded, and handed to two long-lived worker processes, one per
@@ -166,6 +166,7 @@ def _run(proc: subprocess.Popen[str]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--base", default="main", help="commit to compare against (default main)")
+    p.add_argument("--this", help="commit to compare (default: this worktree as it is)")
     p.add_argument("--reports", type=int, default=2000)
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--seed", type=int, default=7)
@@ -179,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         base_root = _export(args.base, Path(tmp) / "base")
         corpus_path = Path(tmp) / "corpus.pkl"
         documents = _build_corpus(args.reports, args.seed, args.plain, corpus_path)
-        sides = {"base": _start(base_root, corpus_path), "this": _start(REPO, corpus_path)}
+        this_root = _export(args.this, Path(tmp) / "this") if args.this else REPO
+        sides = {"base": _start(base_root, corpus_path), "this": _start(this_root, corpus_path)}
         runs: dict[str, list[dict]] = {name: [] for name in sides}
         try:
             for i in range(args.runs):
@@ -197,7 +199,10 @@ def main(argv: list[str] | None = None) -> int:
     def median(name: str, key: str, stage: str | None = None) -> float:
         return statistics.median(r["stages"][stage] if stage else r[key] for r in runs[name])
 
-    print(f"{args.reports:,} reports ({documents:,} distinct files), {args.runs} runs; base {args.base}")
+    print(
+        f"{args.reports:,} reports ({documents:,} distinct files), {args.runs} runs; "
+        f"base {args.base}, this {args.this or 'worktree'}"
+    )
     print(f"{'':8}{'CPU s':>8}{'wall s':>8}{'rep/s':>8}" + "".join(f"{s:>9}" for s in STAGES))
     for name in sides:
         cpu = median(name, "cpu")

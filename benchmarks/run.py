@@ -178,7 +178,11 @@ def _run_end_to_end(
 
 
 def _verdicts(
-    tp: list[throughput.Throughput], fresh: list[RunResult], extra: list[RunResult], e2e_note: str
+    tp: list[throughput.Throughput],
+    length: throughput.LengthLinearity,
+    fresh: list[RunResult],
+    extra: list[RunResult],
+    e2e_note: str,
 ) -> list[Verdict]:
     out = []
     big = tp[-1]
@@ -224,6 +228,13 @@ def _verdicts(
             growth <= LINEAR_SLACK if len(tp) > 1 else None,
         )
     )
+    out.append(
+        Verdict(
+            f"linear in a report's length: {length.parts} reports as one text / one by one <= {LINEAR_SLACK}",
+            f"{length.ratio:.2f} ({length.characters:,} characters)",
+            length.ratio <= LINEAR_SLACK,
+        )
+    )
     fit = report.linear_fit([r for r in fresh if r.ok])
     out.append(
         Verdict(
@@ -259,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
         builder.reports(args.sizes[-1] + 1)
 
         tp = _measure_throughput(builder, args.sizes, work, args.workers, args.runs)
+        _progress("extract over one long text made of many reports, and over its parts")
+        length = throughput.length_linearity(corpus.distinct_texts(builder.reports(args.sizes[-1])), work)
         if args.skip_e2e:
             fresh, extra, e2e_note = [], [], "skipped (--skip-e2e)"
         else:
@@ -285,6 +298,9 @@ def main(argv: list[str] | None = None) -> int:
         f"pool = {args.workers} forked processes; every figure the median of {args.runs} interleaved runs)",
         report.throughput_table(tp),
         report.stage_line(tp[-1]),
+        f"a report's length: {length.parts} reports joined into one text of {length.characters:,} "
+        f"characters extract in {length.whole_seconds:.2f} s, one by one in {length.parts_seconds:.2f} s "
+        f"(ratio {length.ratio:.2f})",
         "",
         "End to end (`fupin run` in a subprocess, fresh warehouse per size; linearity = s/report relative "
         "to the smallest; marginal = extra time per extra report since the previous size)",
@@ -295,10 +311,10 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(report.steps_table([*fresh, *(r for r in extra if r.steps)]))
     else:
         lines.append(e2e_note)
-    lines += ["", "Targets", report.verdict_table(_verdicts(tp, fresh, extra, e2e_note))]
+    lines += ["", "Targets", report.verdict_table(_verdicts(tp, length, fresh, extra, e2e_note))]
     lines.append(f"\nbenchmark took {time.perf_counter() - started:.0f} s")
     print("\n".join(lines))
-    _write_json(args, info, tp, fresh, extra, e2e_note)
+    _write_json(args, info, tp, length, fresh, extra, e2e_note)
     return 0 if all(r.ok for r in [*fresh, *extra]) else 1
 
 
@@ -306,6 +322,7 @@ def _write_json(
     args: argparse.Namespace,
     info: dict[str, str],
     tp: list[throughput.Throughput],
+    length: throughput.LengthLinearity,
     fresh: list[RunResult],
     extra: list[RunResult],
     e2e_note: str,
@@ -319,6 +336,7 @@ def _write_json(
         "machine": info,
         "sizes": args.sizes,
         "throughput": [asdict(t) for t in tp],
+        "length_linearity": asdict(length),
         "end_to_end": [run_dict(r) for r in fresh],
         "extra_runs": [run_dict(r) for r in extra],
         "end_to_end_note": e2e_note,

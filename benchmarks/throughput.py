@@ -219,6 +219,61 @@ def _timed_pool(texts: Texts, work: Workload, workers: int, skipped: list[bool])
         _SHARED.clear()
 
 
+@dataclass(slots=True)
+class LengthLinearity:
+    """The extractor on one long text made of many reports, against the same reports one by one."""
+
+    parts: int
+    characters: int
+    whole_seconds: float  # median
+    parts_seconds: float  # median of the sum over the parts
+
+    @property
+    def ratio(self) -> float:
+        return self.whole_seconds / self.parts_seconds
+
+
+def length_linearity(texts: Texts, work: Workload, *, parts: int = 300, runs: int = RUNS) -> LengthLinearity:
+    """extract_facts over `parts` cleaned reports joined into one text, and over each of them: the
+    time per character must not grow with a report's length (a scan per clause or per number over
+    the whole text would make the joined text much slower)."""
+    cleaned = []
+    for text, is_html in texts:
+        doc = cleaning.clean_document(text, is_html=is_html)
+        if doc.text.strip():
+            cleaned.append(doc)
+        if len(cleaned) == parts:
+            break
+    subject = None
+    for doc in cleaned:
+        subject = subject or work.places.subject_county(doc.title, doc.text, doc.outlet, doc.page_header)
+    whole = "\n".join(doc.text for doc in cleaned)
+
+    def extract_one(text: str) -> None:
+        found = work.places.places_in(text)
+        extract.extract_facts(
+            text,
+            subject=subject,
+            published=None,
+            catalog=work.catalog,
+            places=work.places,
+            found_places=found,
+        )
+
+    whole_runs, parts_runs = [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        extract_one(whole)
+        whole_runs.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        for doc in cleaned:
+            extract_one(doc.text)
+        parts_runs.append(time.perf_counter() - started)
+    return LengthLinearity(
+        len(cleaned), len(whole), statistics.median(whole_runs), statistics.median(parts_runs)
+    )
+
+
 def warm_up(texts: Texts, work: Workload) -> None:
     """Load what the first call would (OpenCC dictionaries, the compiled mention finder)."""
     for text, is_html in texts[:3]:
