@@ -38,12 +38,13 @@ def _builder(seed: int) -> tuple[corpus.CorpusBuilder, throughput.Workload]:
 
 def profile_library(reports: int, seed: int) -> Profiler:
     builder, work = _builder(seed)
-    texts = [(r.text, r.is_html) for r in builder.reports(reports)]
+    texts = corpus.distinct_texts(builder.reports(reports))
     throughput.warm_up(texts, work)
     profiler = Profiler(interval=0.0005)
+    seen: set[str] = set()
     with profiler:
         for text, is_html in texts:
-            throughput.process_one(text, is_html, work)
+            throughput.process_one(text, is_html, work, seen=seen)
     return profiler
 
 

@@ -72,8 +72,8 @@ def fmt_mem(b: int | None) -> str:
 def throughput_table(results: Sequence[Throughput]) -> str:
     base = results[0].ms_per_report
     headers = [
-        "reports", "MB", "bare MB/s", "1 proc MB/s", "rep/s", "pool MB/s", "rep/s", "speed-up",
-        "extract/bare", "ms/report", "linearity",
+        "reports", "MB", "bare MB/s", "mention re MB/s", "1 proc MB/s", "rep/s", "pool MB/s", "rep/s",
+        "speed-up", "1 proc/bare", "1 proc/mention re", "ms/report", "linearity",
     ]  # fmt: skip
     rows = []
     for r in results:
@@ -83,13 +83,15 @@ def throughput_table(results: Sequence[Throughput]) -> str:
                 _n(r.reports),
                 f"{r.megabytes:.1f}",
                 f"{r.bare_mb_s:.1f}",
+                f"{r.mention_regex_mb_s:.1f}",
                 f"{r.single_mb_s:.2f}",
                 f"{r.reports / r.single_seconds:.0f}",
                 f"{pool:.2f}" if pool else "-",
                 f"{r.reports / r.pool_seconds:.0f}" if r.pool_seconds else "-",
                 f"{r.single_seconds / r.pool_seconds:.2f}x" if r.pool_seconds else "-",
                 f"{100 * r.ratio:.1f} %",
-                f"{r.ms_per_report:.1f}",
+                f"{100 * r.mention_ratio:.1f} %",
+                f"{r.ms_per_report:.2f}",
                 f"{r.ms_per_report / base:.2f}",
             ]
         )
@@ -99,13 +101,22 @@ def throughput_table(results: Sequence[Throughput]) -> str:
 def stage_line(r: Throughput) -> str:
     total = sum(r.stage_seconds.values()) or 1.0
     shares = ", ".join(
-        f"{s} {1000 * r.stage_seconds[s] / r.reports:.1f} ms ({100 * r.stage_seconds[s] / total:.0f} %)"
+        f"{s} {1000 * r.stage_seconds[s] / r.reports:.2f} ms ({100 * r.stage_seconds[s] / total:.0f} %)"
         for s in STAGES
     )
+    spread = ", ".join(f"{what} {min(v):.2f}-{max(v):.2f} s" for what, v in r.all_runs.items() if len(v) > 1)
     return (
         f"per report at {_n(r.reports)}: {shares}; {r.facts / r.reports:.1f} facts and "
-        f"{r.unclassified / r.reports:.1f} unclassified mentions per report; "
-        f"bare regex {r.bare_matches / r.reports:.1f} matches per report"
+        f"{r.unclassified / r.reports:.1f} unclassified mentions per report; {_n(r.not_extracted)} files "
+        f"cleaned but not extracted (copies of a text, no county); bare regex "
+        f"{r.bare_matches / r.reports:.1f} matches per report"
+        + (f"\nruns ranged: {spread}" if spread else "")
+    )
+
+
+def peak_memory_line(fresh: Sequence[RunResult]) -> str:
+    return "peak memory of `fupin run` (process tree PSS): " + ", ".join(
+        f"{_n(r.reports)} reports {fmt_mem(r.peak_bytes)}" for r in fresh if r.ok
     )
 
 

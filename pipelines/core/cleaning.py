@@ -98,6 +98,7 @@ _TRAILING_CREDIT = re.compile(
 )
 
 
+_METADATA_LINE_LIMIT = 120
 # Lets read_metadata_line take lines that were not normalised (the forms only need these).
 _META_WIDTH = str.maketrans({"：": ":", "（": "(", "）": ")", "［": "[", "］": "]", "　": " "})
 
@@ -128,8 +129,10 @@ def read_metadata_line(line: str) -> LineMetadata | None:
 
     A line with anything else on it is content and is never treated as metadata.
     """
+    if len(line) > _METADATA_LINE_LIMIT and len(_NO_SPACE.sub("", line)) > _METADATA_LINE_LIMIT:
+        return None  # too long whatever its spaces: the content lines, spared the translation below
     s = _SPACES.sub(" ", line.translate(_META_WIDTH)).strip()
-    if not s or len(s) > 120:
+    if not s or len(s) > _METADATA_LINE_LIMIT:
         return None
     m = _BRACKET_CREDIT.match(s)
     if m:
@@ -257,6 +260,8 @@ _MENU_MIN_ITEMS, _MENU_ITEM_LIMIT = 4, 8
 
 
 def _is_menu(line: str) -> bool:
+    if "|" not in line and "｜" not in line:
+        return False  # one item (the test in C spares the split of every line)
     items = [item for item in _MENU_SEPARATOR.split(line) if item]
     return (
         len(items) >= _MENU_MIN_ITEMS
@@ -355,8 +360,9 @@ def _pick_title(kept: list[tuple[str, bool]]) -> str | None:
 
 def _tidy_line(line: str) -> str:
     line = _SPACES.sub(" ", line).strip()
-    line = _LINE_END_MARKER.sub("", line)
-    return _SPACE_BEFORE_UNIT.sub("", line)
+    if line[-1:].isdigit():  # (what each pattern needs, tested in C first)
+        line = _LINE_END_MARKER.sub("", line)
+    return _SPACE_BEFORE_UNIT.sub("", line) if " " in line else line
 
 
 def clean_document(text: str, *, is_html: bool, url: str | None = None) -> CleanedText:

@@ -237,7 +237,10 @@ def predict_file(
     if isinstance(doc, RejectedDocument):
         raise GoldFileError(f"{source_file}: cannot be read: {doc.reason}")
     cleaned = cleaning.clean_document(doc.text, is_html=doc.is_html, url=doc.url or url)
-    subject = places.subject_county(cleaned.title, cleaned.text, cleaned.outlet, cleaned.page_header)
+    found = places.places_in(cleaned.text)  # searched once, for the subject and the extractor
+    subject = places.subject_county(
+        cleaned.title, cleaned.text, cleaned.outlet, cleaned.page_header, found_places=found
+    )
     extraction = extract_facts(
         cleaned.text,
         subject=subject,
@@ -245,6 +248,7 @@ def predict_file(
         catalog=catalog,
         places=places,
         work_report=cleaned.is_work_report,
+        found_places=found,
     )
     predictions = [
         Prediction(source_file, f.county_name, f.metric_code, f.year, f.value, f.sentence)

@@ -26,7 +26,7 @@ __all__ = ["clean_title", "html_to_article"]
 
 log = logging.getLogger(__name__)
 
-_HAN = re.compile(r"[\u4e00-\u9fff]")
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _WS = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
 
 # Elements that never hold article text.
@@ -67,7 +67,8 @@ def _trafilatura_config() -> ConfigParser:
 
 
 def _han_count(text: str | None) -> int:
-    return len(_HAN.findall(text)) if text else 0
+    # counted by runs: findall of single characters made one string object per character (3.5x slower)
+    return sum(map(len, _HAN_RUN.findall(text))) if text else 0
 
 
 # libxml2 drops everything nested deeper than 256 elements (and our walks recurse per level): tags

@@ -150,9 +150,11 @@ class MentionFinder:
 
     def _unit_for(self, surface: str, text: str, unit_end: int, number_start: int) -> UnitDef:
         candidates = self.units[surface]
+        if len(candidates) == 1 and not candidates[0].nouns:
+            return candidates[0]  # what the loops below come to, for most units (元, 户, %)
         following = text[unit_end : unit_end + 8]
         for unit_def in candidates:
-            if unit_def.nouns and any(following.startswith(n) for n in unit_def.nouns):
+            if unit_def.nouns and following.startswith(unit_def.nouns):
                 return unit_def
         for unit_def in candidates:
             # 8个整村推进贫困村: a few words may qualify the noun between the measure word and it

@@ -33,6 +33,18 @@ def _width_table() -> dict[int, int | str]:
 
 
 _WIDTH = _width_table()
+_WIDTH_CHARS = {chr(code): to if isinstance(to, str) else chr(to) for code, to in _WIDTH.items()}
+_WIDE = re.compile("[" + "".join(re.escape(ch) for ch in sorted(_WIDTH_CHARS)) + "]")
+
+
+def _to_half_width(text: str) -> str:
+    """text.translate(_WIDTH), faster: translate looks every character up in the table in Python
+    objects (4x the time OpenCC takes for the whole conversion), while a report holds only a few
+    distinct characters to change, each replaced everywhere at once in C. The same result, as no
+    character is replaced by one that is replaced itself."""
+    for ch in set(_WIDE.findall(text)):
+        text = text.replace(ch, _WIDTH_CHARS[ch])
+    return text
 
 
 @functools.cache
@@ -64,7 +76,7 @@ def normalize_text(text: str) -> str:
     pinyin dropped."""
     if not text:
         return text
-    text = text.translate(_WIDTH)
+    text = _to_half_width(text)
     if text.isascii():
         return text
     text = _INLINE_PINYIN.sub("", text)

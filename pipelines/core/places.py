@@ -12,7 +12,7 @@ How a name in the text becomes a place:
 2. Stop entries (kind=stop in place_aliases.csv) are common words that look like places (和平,
    城关, 东方) or longer words that contain a place name (大兴安岭南麓, 振兴): they take part in
    matching, so they block the place reading, but produce no mention.
-3. Matching is leftmost-longest and non-overlapping, by walking a character trie of all surfaces.
+3. Matching is leftmost-longest and non-overlapping, by an Aho–Corasick automaton of all surfaces.
    A short name right before 河/江/湖/溪/山/岭/峰 names a river or mountain (金沙江, 长白山, 贺兰山),
    and a name starting with 万/千/百/亿 right after a number is that number's unit (200多万年前):
    neither is a place.
@@ -30,9 +30,11 @@ import bisect
 import csv
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import ahocorasick_rs
 
 import schemas
 
@@ -214,54 +216,11 @@ def read_aliases(path: Path) -> list[AliasEntry]:
     return rows
 
 
-_END = ""  # trie key marking the end of a word (no name is empty)
-
-
-def _build_trie(words: Iterable[str]) -> dict:
-    """A character trie of `words`; scanning it beats one big regex alternation (which `re` tries
-    branch by branch at every position) by ~4x on report text."""
-    trie: dict = {}
-    for w in words:
-        node = trie
-        for ch in w:
-            node = node.setdefault(ch, {})
-        node[_END] = w
-    return trie
-
-
-def _scan(text: str, trie: dict) -> Iterator[tuple[int, int]]:
-    """(start, end) of leftmost-longest, non-overlapping occurrences of the trie's words."""
-    i, n = 0, len(text)
-    root = trie.get
-    while i < n:
-        node = root(text[i])
-        if node is None:
-            i += 1
-            continue
-        j, best = i + 1, -1
-        while node is not None:
-            if _END in node:
-                best = j
-            if j >= n:
-                break
-            node = node.get(text[j])
-            j += 1
-        if best < 0:
-            i += 1
-        else:
-            yield i, best
-            i = best
-
-
-def _starts_word(trie: dict, text: str, i: int) -> bool:
-    """Whether one of the trie's words starts at text[i]."""
-    node: dict | None = trie
-    while node is not None and i < len(text):
-        node = node.get(text[i])
-        if node is not None and _END in node:
-            return True
-        i += 1
-    return False
+def _name_matcher(words: Iterable[str]) -> ahocorasick_rs.AhoCorasick:
+    """An Aho–Corasick automaton of `words` returning leftmost-longest, non-overlapping matches, in
+    compiled code: ~6x faster on report text than the character trie walked in Python it replaced
+    (which beat one big regex alternation by ~4x); pyahocorasick was 2x slower than that trie here."""
+    return ahocorasick_rs.AhoCorasick(list(words), matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +229,19 @@ class _Match:
     end: int
     surface: str
     candidates: tuple[str, ...]  # codes; empty for a stop entry
+
+    def shifted(self, offset: int) -> _Match:
+        return _Match(self.start + offset, self.end + offset, self.surface, self.candidates)
+
+
+@dataclass(frozen=True, slots=True)
+class PlacesInText:
+    """The places named in one text, found once by PlaceIndex.places_in and handed to both
+    PlaceIndex.subject_county and extract.extract_facts, which would otherwise each look again."""
+
+    text: str
+    matches: tuple[_Match, ...]  # every name (and stop entry) before resolution
+    mentions: list[PlaceMention]  # resolved among the places of this text alone, as find_places
 
 
 class PlaceIndex:
@@ -307,13 +279,28 @@ class PlaceIndex:
                     short.add(surface)
         self.short_names = frozenset(short)
         self.stop_words = frozenset(stops)
-        self._trie = _build_trie([*self._candidates, *stops])
+        self._words = (*self._candidates, *stops)
+        self._word_lengths = sorted({len(w) for w in self._words})
+        self._matcher = _name_matcher(self._words)
+
+    def __getstate__(self) -> dict:
+        # the compiled matcher cannot be pickled: rebuilt from the words (a few milliseconds)
+        return {k: v for k, v in self.__dict__.items() if k != "_matcher"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._matcher = _name_matcher(self._words)
 
     # -- matching ---------------------------------------------------------------------------------
 
+    def _starts_word(self, text: str, i: int) -> bool:
+        """Whether a name (or stop entry) starts at text[i]."""
+        words = self._candidates
+        return any(text[i : i + n] in words or text[i : i + n] in self.stop_words for n in self._word_lengths)
+
     def _raw_matches(self, text: str) -> list[_Match]:
         out = []
-        for start, end in _scan(text, self._trie):
+        for _, start, end in self._matcher.find_matches_as_indexes(text):
             surface = text[start:end]
             # 江南市场, 城关区域: the suffix belongs to the next word; fall back to the shorter name
             if text[end : end + 1] == _SPLIT_AFTER.get(surface[-1]):
@@ -332,7 +319,7 @@ class PlaceIndex:
         followed by another (张掖山丹县)."""
         if text[end : end + 1] not in _LANDFORM or text[end : end + 2] == "山区":
             return False
-        return not _starts_word(self._trie, text, end)
+        return not self._starts_word(text, end)
 
     def _context(self, matches: list[_Match]) -> Counter[str]:
         """How often each place is named unambiguously, counting a county's prefecture and province."""
@@ -378,7 +365,15 @@ class PlaceIndex:
         """Places named in `text`, sorted by start, non-overlapping (leftmost-longest).
 
         Ambiguous names the rest of the text cannot settle are left out rather than guessed."""
+        return self._resolved(text, self._raw_matches(text))
+
+    def places_in(self, text: str) -> PlacesInText:
+        """The places of `text` (its find_places, and the names before resolution), to pass to
+        subject_county and extract_facts so that each report is searched once."""
         matches = self._raw_matches(text)
+        return PlacesInText(text, tuple(matches), self._resolved(text, matches))
+
+    def _resolved(self, text: str, matches: Sequence[_Match]) -> list[PlaceMention]:
         ctx = self._context(matches)
         out = []
         for m in matches:
@@ -394,7 +389,13 @@ class PlaceIndex:
     # -- the subject of a report ------------------------------------------------------------------
 
     def subject_county(
-        self, title: str | None, text: str, outlet: str | None = None, page_header: str | None = None
+        self,
+        title: str | None,
+        text: str,
+        outlet: str | None = None,
+        page_header: str | None = None,
+        *,
+        found_places: PlacesInText | None = None,
     ) -> County | None:
         """The county a report is about, or None when it names no county.
 
@@ -404,10 +405,23 @@ class PlaceIndex:
         (沙河, 恒山) ½; 该县/全县/全旗 after a county ½ for it; the full name in the first lines of
         the body 3 more, and a county the outlet names (来源:今日宁乡) 4 more. Ties go to the county
         whose prefecture or province is also named, then to the one named first. When nothing
-        scores a full mention, the page's header lines (menus, breadcrumbs: 首页 > 宁乡新闻) decide."""
+        scores a full mention, the page's header lines (menus, breadcrumbs: 首页 > 宁乡新闻) decide.
+
+        `found_places`: the places_in(text) of the same text, when the caller has them already."""
         head = (title or "").strip()
         joined = f"{head}\n{text}" if head else text
-        mentions = self.find_places(joined)
+        if found_places is None:
+            mentions = self.find_places(joined)
+        elif found_places.text != text:
+            raise ValueError("found_places are the places of another text")
+        elif head:
+            # No name spans the line break, so the title's names and the text's are those of the
+            # two searched apart; only resolution needs the whole (the title's names settle the text's).
+            shift = len(head) + 1
+            matches = [*self._raw_matches(head), *(m.shifted(shift) for m in found_places.matches)]
+            mentions = self._resolved(joined, matches)
+        else:
+            mentions = found_places.mentions
         title_end = len(head) if head else 0
         body_start = title_end + 1 if head else 0
         counties = [m for m in mentions if m.level == "county"]
@@ -478,10 +492,14 @@ def _without_names_listed_with_non_places(text: str, mentions: list[PlaceMention
     kept = []
     for m in mentions:
         siblings = []  # for the list members right after and before this one: is it a place?
-        if m.surface != m.name:  # an official name is that place wherever it stands
-            if after := _NEXT_NAME.match(text, m.end):
+        # an official name is that place wherever it stands; a list member has 、 beside it (its
+        # test in C spares the patterns; 、$ also matches before a final line break)
+        if m.surface != m.name:
+            if text[m.end : m.end + 1] == "、" and (after := _NEXT_NAME.match(text, m.end)):
                 siblings.append(after.start(1) in starts)
-            if before := _PREVIOUS_NAME.search(text, max(0, m.start - 6), m.start):
+            if "、" in text[max(0, m.start - 2) : m.start] and (
+                before := _PREVIOUS_NAME.search(text, max(0, m.start - 6), m.start)
+            ):
                 siblings.append(before.end(1) in ends)
         if not siblings or any(siblings):
             kept.append(m)

@@ -20,6 +20,7 @@ the same period).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 __all__ = ["DATE", "choose_publication_date", "date_from_url", "is_work_report", "work_report_delivery"]
@@ -79,6 +80,7 @@ _HEAD_CHARS = 1500  # the report's heading lines are at its start
 _NO_SPACE = re.compile(r"\s+")
 
 
+@functools.lru_cache(maxsize=2)  # asked twice per report (delivery date, is it a work report)
 def _head(text: str) -> str:
     # the heading of a report is often cut into several lines (2019年\n12月\n30日在…)
     return _NO_SPACE.sub("", text[: _HEAD_CHARS * 2])[:_HEAD_CHARS]

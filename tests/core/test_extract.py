@@ -438,3 +438,14 @@ def test_a_table_of_contents_and_a_delivery_line_do_not_date_the_review(catalog,
     )
     found, _ = facts_of(text, catalog, places, published=dt.date(2020, 1, 6), work_report=True)
     assert found == {("poverty_funds_invested", 820_000_000, 2019), ("exited_poor_population", 6320, 2019)}
+
+
+def test_places_found_once_give_the_facts_found_anew(catalog, places):
+    text = "石阡县贫困人口由2014年的3.6万人减少到1200人,印江县脱贫5000人,全市贫困发生率降至1.2%。"
+    subject = _county(places, "石阡县")
+    kwargs = dict(subject=subject, published=dt.date(2019, 12, 20), catalog=catalog, places=places)
+    once = extract_facts(text, found_places=places.places_in(text), **kwargs)
+    assert once == extract_facts(text, **kwargs)
+    assert {f.county_name for f in once.facts} == {"石阡县", "印江土家族苗族自治县"}
+    with pytest.raises(ValueError, match="another text"):
+        extract_facts(text, found_places=places.places_in(text[:-1]), **kwargs)

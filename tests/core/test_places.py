@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import pickle
 
 import pytest
 
@@ -274,3 +275,30 @@ def test_the_page_header_decides_only_when_the_article_names_no_county(index):
     assert index.subject_county(None, body, page_header="首页 > 平江新闻 > 正文").name == "平江县"
     body = "安图县贫困发生率降至0.5%。"
     assert index.subject_county(None, body, page_header="首页 > 平江新闻 > 正文").name == "安图县"
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "东乡县脱贫攻坚纪实",  # the title's name settles the text's ambiguous 东乡
+        "临夏州东乡:山乡巨变",
+        "决战决胜奔小康",  # a title without a place
+        None,
+    ],
+)
+def test_places_found_once_give_the_subject_found_anew(index, title):
+    text = "东乡、积石山两地贫困人口大幅减少。\n全县脱贫3148户,甘肃省验收通过,城关镇新建安置点。"
+    found_once = index.places_in(text)
+    assert found_once.mentions == index.find_places(text)
+    assert index.subject_county(title, text, found_places=found_once) == index.subject_county(title, text)
+
+
+def test_places_of_another_text_are_refused(index):
+    with pytest.raises(ValueError, match="another text"):
+        index.subject_county("安图县", "安图县脱贫。", found_places=index.places_in("都安县脱贫。"))
+
+
+def test_a_place_index_survives_pickling(index):
+    # process pools that spawn instead of fork send it pickled; the compiled matcher is rebuilt
+    text = "延边州安图县和长白山,张掖山丹县"
+    assert pickle.loads(pickle.dumps(index)).find_places(text) == index.find_places(text)
