@@ -37,8 +37,7 @@ class Frame:
 
     subject: re.Pattern[str] | None
     status: re.Pattern[str] | None
-    subject_words: tuple[str, ...] = ()
-    status_words: tuple[str, ...] = ()
+    status_words: tuple[str, ...] = ()  # for Catalog.status_word
 
     def matches(self, scope: str) -> bool:
         return (self.subject is None or self.subject.search(scope) is not None) and (
@@ -230,7 +229,6 @@ def _parse_frame(spec: object, where: str) -> Frame:
     return Frame(
         subject=_words(subject, f"{where} subject") if subject is not None else None,
         status=_words(status, f"{where} status") if status is not None else None,
-        subject_words=tuple(subject or ()),
         status_words=tuple(status or ()),
     )
 
@@ -245,6 +243,15 @@ def _parse_group(name: str, spec: list | dict, path: Path) -> ExclusionGroup:
     return ExclusionGroup(
         patterns=tuple(_compile(p, f"{path.name}: exclude.{name}") for p in patterns),
         units=frozenset(units) if units else None,
+    )
+
+
+def _falls_to_bare_zero(data: dict) -> str:
+    """下降到0 / 降至零: a lowering verb and a zero without a unit; group 1 is the zero."""
+    return (
+        r"(?:"
+        + _alternation(data["from_to"]["lowering_verbs"])
+        + r")(?:了)?(?:到|至|为)\s*(0|零)(?![\d.%％万亿])"
     )
 
 
@@ -297,14 +304,14 @@ def _parse_cues(data: dict, path: Path) -> Cues:
         plan_heading=_words(data["sections"]["plan_headings"], f"{path.name}: sections.plan_headings"),
         done_word=_words(data["plan_governs_sentence"]["done"], f"{path.name}: plan_governs_sentence"),
         bare_zero_rate=_compile(
-            r"(?:" + _alternation(data["from_to"]["zero_rates"]) + r")[^\d,，。;；]{0,4}?"
-            r"(?:" + _alternation(data["from_to"]["lowering_verbs"]) + r")(?:了)?(?:到|至|为)\s*(0|零)"
-            r"(?![\d.%％万亿])",
+            r"(?:"
+            + _alternation(data["from_to"]["zero_rates"])
+            + r")[^\d,，。;；]{0,4}?"
+            + _falls_to_bare_zero(data),
             f"{path.name}: from_to.zero_rates",
         ),
         bare_zero_end=_compile(
-            r"\s*(?:" + _alternation(data["from_to"]["lowering_verbs"]) + r")(?:了)?(?:到|至|为)\s*(0|零)"
-            r"(?![\d.%％万亿])",
+            r"\s*" + _falls_to_bare_zero(data),
             f"{path.name}: from_to.lowering_verbs",
         ),
     )
@@ -389,6 +396,7 @@ def load_catalog(schemas_dir: Path | None = None) -> Catalog:
     for metric in metrics.values():
         for unit in (metric.unit, *metric.accepts):
             by_unit.setdefault(unit, []).append(metric)
+    status_words = sorted({w for m in metrics.values() for f in m.frames for w in f.status_words})
     return Catalog(
         metrics=metrics,
         units=units,
@@ -397,8 +405,7 @@ def load_catalog(schemas_dir: Path | None = None) -> Catalog:
         version=_version([metrics_path, units_path, cues_path]),
         plausible=plausible,
         metrics_by_unit={u: tuple(sorted(ms, key=lambda m: -m.priority)) for u, ms in by_unit.items()},
-        status_word=_words(
-            sorted({w for m in metrics.values() for f in m.frames for w in f.status_words}) or ["(?!)"],
-            f"{metrics_path.name}: frame statuses",
-        ),
+        status_word=_words(status_words, f"{metrics_path.name}: frame statuses")
+        if status_words
+        else re.compile("(?!)"),
     )
