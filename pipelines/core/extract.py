@@ -48,7 +48,11 @@ _SENTENCE = re.compile(r"[^。！？!?]+[。！？!?]*")
 _CLAUSE_BREAK = re.compile(r"(?<!\d),|,(?!\d{3}(?!\d))|[，;；:：()（）]")
 # What may stand between two numbers of one run: nothing or an enumeration mark (two runs joined by
 # a from–to verb merge: catalog.cues.from_to_gap).
-_RUN_GAP = re.compile(r"^\s*(?:、|和|及|与|以及|或)?\s*$")
+# The words that join the members of a list: 3148户、10284人 / 贫困村和贫困户
+_CONJUNCTIONS = ("以及", "和", "及", "与", "或")
+_ENUMERATION_MARK = "、"
+_JOINED = re.compile(r"\s*(?:" + "|".join(_CONJUNCTIONS) + ")")
+_RUN_GAP = re.compile(r"^\s*(?:" + "|".join((_ENUMERATION_MARK, *_CONJUNCTIONS)) + r")?\s*$")
 # 由2014年底的 / 从建档立卡时的 / 由: the start of a from–to, right before its first number
 _FROM_BEFORE = re.compile(r"(?:由|从)[^,;:()、由从到至]{0,10}$")
 _RESPECTIVELY = "分别"
@@ -315,7 +319,7 @@ def _scope(
     left = text[left_bound : first.start]
     right = text[last.scope_end : right_bound]
     if after_run:
-        right = _ENUMERATION_MARK.split(right, maxsplit=1)[0]
+        right = right.split(_ENUMERATION_MARK, 1)[0]
     head = governing
     if before_run and not head:
         head = _governing_prefix(text[clause.start : items[0].mention.start], catalog)
@@ -332,9 +336,7 @@ def _scope(
     return "".join(parts)
 
 
-_ENUMERATION_MARK = re.compile(r"[、]")
 _SUB_GROUP = "其中"
-_JOINED = re.compile(r"\s*(?:和|及|与|以及)")
 
 
 def _governing_prefix(head: str, catalog: Catalog) -> str:
@@ -684,7 +686,10 @@ def _opens_breakdown(text: str, clause: _Span, last: tuple[NumberMention, _Claim
     return not any(ch.isdigit() for ch in text[last[0].end : clause.start - 1])
 
 
-_PLACE_LIST_FILLER = re.compile(r"其中|分别为|分别是|分别|[、和及与:：。！？!?\s]")
+_PLACE_LIST_FILLER = re.compile(
+    "|".join((_SUB_GROUP, "分别为", "分别是", _RESPECTIVELY, _ENUMERATION_MARK, *_CONJUNCTIONS))
+    + r"|[:：。！？!?\s]"
+)
 
 
 def _is_place_list(doc: _Document, clause: _Span, mentions: list[NumberMention]) -> bool:
