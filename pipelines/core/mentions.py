@@ -223,7 +223,7 @@ def _build_finder(catalog: Catalog) -> MentionFinder:
     )
     qualifiers = catalog.cues.qualifier_before
     finder_units = {k: tuple(v) for k, v in units.items()}
-    bare_multiplier = _bare_multiplier_pattern(catalog, unit_alt, mult_alt, qa_alt)
+    bare_multiplier = _bare_multiplier_pattern(catalog, unit_alt, mult_alt)
     if any(_NUMERAL_CHAR.search(q) for q in qualifiers):
         # A qualifier that could also be part of a number: let the regex sort it out (slower).
         qb_alt = "|".join(re.escape(q) for q in qualifiers)
@@ -257,9 +257,7 @@ def _build_finder(catalog: Catalog) -> MentionFinder:
     )
 
 
-def _bare_multiplier_pattern(
-    catalog: Catalog, unit_alt: str, mult_alt: str, qa_alt: str
-) -> re.Pattern[str] | None:
+def _bare_multiplier_pattern(catalog: Catalog, unit_alt: str, mult_alt: str) -> re.Pattern[str] | None:
     nouns = [u.surface for u in catalog.units if u.in_scope]
     if not nouns:
         return None
