@@ -10,6 +10,7 @@ import os
 import re
 import stat
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.core.decoding import DecodeError, decode_bytes
@@ -17,12 +18,15 @@ from pipelines.core.models import RawDocument, RejectedDocument
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
+    "FileRead",
     "RawDirError",
     "content_hash",
     "document_from_bytes",
+    "document_from_read",
     "document_id",
     "iter_raw_files",
     "read_file_bytes",
+    "read_present_file",
     "read_raw_file",
     "text_fingerprint",
 ]
@@ -256,6 +260,30 @@ def document_from_bytes(source_file: str, full: Path, data: bytes) -> RawDocumen
     )
 
 
+@dataclass(frozen=True, slots=True)
+class FileRead:
+    """One raw file as this run found it: its bytes (hashed once), or why they could not be read."""
+
+    source_file: str
+    path: Path
+    data: bytes | None = None
+    content_hash: str | None = None
+    problem: str | None = None  # why the file was not read (name, type, size, permissions ...)
+
+
+def read_present_file(source_file: str, path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> FileRead:
+    """A file's bytes and their hash, or why it is not read at all (name, type, size, permissions)."""
+    if not name_is_valid(path):
+        return FileRead(source_file, path, problem=INVALID_NAME_REASON)
+    unsupported = unsupported_type(path)
+    if unsupported:
+        return FileRead(source_file, path, problem=unsupported)
+    data = read_file_bytes(path, max_bytes=max_bytes)
+    if isinstance(data, str):
+        return FileRead(source_file, path, problem=data)
+    return FileRead(source_file, path, data=data, content_hash=content_hash(data))
+
+
 def read_raw_file(
     raw_dir: str | os.PathLike[str],
     path: str | os.PathLike[str],
@@ -266,16 +294,14 @@ def read_raw_file(
     root = Path(raw_dir).absolute()
     path = Path(path)
     full = path if path.is_absolute() else root / path
-    source_file = relative_source_file(root, full)
-    if not name_is_valid(full):
-        return RejectedDocument(source_file, "read", INVALID_NAME_REASON)
-    unsupported = unsupported_type(full)
-    if unsupported:
-        return RejectedDocument(source_file, "read", unsupported)
-    data = read_file_bytes(full, max_bytes=max_bytes)
-    if isinstance(data, str):
-        return RejectedDocument(source_file, "read", data)
-    return document_from_bytes(source_file, full, data)
+    return document_from_read(read_present_file(relative_source_file(root, full), full, max_bytes=max_bytes))
+
+
+def document_from_read(read: FileRead) -> RawDocument | RejectedDocument:
+    """The document a file read makes, or its rejection: unread ("read") or undecodable ("decode")."""
+    if read.data is None:
+        return RejectedDocument(read.source_file, "read", read.problem or "cannot read file")
+    return document_from_bytes(read.source_file, read.path, read.data)
 
 
 INVALID_NAME_REASON = "file name is not valid UTF-8 (shown with \\x escapes); rename the file"

@@ -24,9 +24,10 @@ import duckdb
 import pandas as pd
 
 from pipelines.core import cleaning, documents, extract, scrape, versioning
+from pipelines.core.documents import FileRead, read_present_file
 from pipelines.core.models import County, RawDocument, RejectedDocument
 from pipelines.core.tables import RAW_SCHEMA, RAW_TABLES
-from pipelines.core.uptodate import FileRead, RecordedFiles, read_present_file
+from pipelines.core.uptodate import RecordedFiles
 from pipelines.core.validation import FACT_COLUMNS, REJECTED_COLUMNS, split_valid_facts
 from pipelines.core.warehouse import STATE_SCHEMA, STATE_TABLES
 
@@ -213,10 +214,8 @@ def _rejection_row(
 
 
 def _judge(read: FileRead) -> RawDocument | RejectedDocument:
-    if read.data is None:
-        return RejectedDocument(read.source_file, "read", read.problem or "cannot read file")
     try:
-        return documents.document_from_bytes(read.source_file, read.path, read.data)
+        return documents.document_from_read(read)
     except Exception as exc:  # one bad file must not stop the run
         return RejectedDocument(
             read.source_file, "decode", _error_reason("decoding the file", exc), read.content_hash

@@ -28,6 +28,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.core import documents
+from pipelines.core.documents import FileRead, read_present_file
 from pipelines.core.tables import RAW_SCHEMA
 from pipelines.core.warehouse import DUCKDB_MAGIC, WarehousePaths, connect, recorded_inputs_version, wal_path
 
@@ -54,29 +55,6 @@ EXAMPLES = 3  # file names a reason shows
 
 
 # --- the raw files against the raw tables ------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class FileRead:
-    """One raw file as this run found it: its bytes (hashed once), or why they could not be read."""
-
-    source_file: str
-    path: Path
-    data: bytes | None = None
-    content_hash: str | None = None
-    problem: str | None = None  # why the file was not read (name, type, size, permissions ...)
-
-
-def read_present_file(source_file: str, path: Path) -> FileRead:
-    if not documents.name_is_valid(path):
-        return FileRead(source_file, path, problem=documents.INVALID_NAME_REASON)
-    unsupported = documents.unsupported_type(path)
-    if unsupported:
-        return FileRead(source_file, path, problem=unsupported)
-    data = documents.read_file_bytes(path)
-    if isinstance(data, str):
-        return FileRead(source_file, path, problem=data)
-    return FileRead(source_file, path, data=data, content_hash=documents.content_hash(data))
 
 
 @dataclass(frozen=True, slots=True)
