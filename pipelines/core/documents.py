@@ -221,9 +221,12 @@ def unsupported_type(path: Path) -> str | None:
     return f"{kind}; only {', '.join(sorted(SUPPORTED_SUFFIXES))} are read"
 
 
-def document_from_bytes(source_file: str, full: Path, data: bytes) -> RawDocument | RejectedDocument:
-    """Decode bytes already read from a file; the hash is of exactly these bytes."""
-    hash_hex = content_hash(data)
+def document_from_bytes(
+    source_file: str, full: Path, data: bytes, hash_hex: str | None = None
+) -> RawDocument | RejectedDocument:
+    """Decode bytes already read from a file; the hash is of exactly these bytes (given when the
+    caller has it already)."""
+    hash_hex = hash_hex or content_hash(data)
 
     def reject(stage: str, reason: str) -> RejectedDocument:
         return RejectedDocument(source_file=source_file, stage=stage, reason=reason, content_hash=hash_hex)
@@ -301,7 +304,7 @@ def document_from_read(read: FileRead) -> RawDocument | RejectedDocument:
     """The document a file read makes, or its rejection: unread ("read") or undecodable ("decode")."""
     if read.data is None:
         return RejectedDocument(read.source_file, "read", read.problem or "cannot read file")
-    return document_from_bytes(read.source_file, read.path, read.data)
+    return document_from_bytes(read.source_file, read.path, read.data, read.content_hash)
 
 
 INVALID_NAME_REASON = "file name is not valid UTF-8 (shown with \\x escapes); rename the file"
