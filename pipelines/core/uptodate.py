@@ -30,7 +30,13 @@ import duckdb
 from pipelines.core import documents
 from pipelines.core.documents import FileRead, read_present_file
 from pipelines.core.tables import RAW_SCHEMA
-from pipelines.core.warehouse import DUCKDB_MAGIC, WarehousePaths, connect, recorded_inputs_version, wal_path
+from pipelines.core.warehouse import (
+    WarehousePaths,
+    connect,
+    has_duckdb_magic,
+    recorded_inputs_version,
+    wal_path,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # What decides a run's output besides the raw files: the code, the data files, the dbt project.
@@ -164,8 +170,7 @@ class RunNeed:
 
 def _is_duckdb_file(path: Path) -> bool:
     try:
-        with open(path, "rb") as handle:
-            return handle.read(12)[8:12] == DUCKDB_MAGIC
+        return has_duckdb_magic(path)
     except OSError:
         return False
 
@@ -199,7 +204,7 @@ def run_need(raw_dir: str | os.PathLike[str], paths: WarehousePaths, version: st
         need.reasons.append(f"the working file {paths.work} is missing or unreadable")
     if wal_path(paths.published).exists():
         need.reasons.append(f"a write-ahead log lies beside {paths.published}")
-    if any(paths.directory.glob(f".{paths.published.name}.*.tmp")):
+    if paths.temp_copies():
         need.reasons.append("a crashed publish left temporary copies")
     recorded = recorded_inputs_version(paths)
     if recorded is None:

@@ -123,6 +123,10 @@ class WarehousePaths:
     def temp_copy(self, pid: int) -> Path:
         return self.published.with_name(f".{self.published.name}.{pid}.tmp")
 
+    def temp_copies(self) -> list[Path]:
+        """Every temporary copy beside the published file (a crashed publish leaves them)."""
+        return list(self.directory.glob(f".{self.published.name}.*.tmp"))
+
 
 def wal_path(database: Path) -> Path:
     """DuckDB's write-ahead log of a database file: replayed onto whatever file has that name."""
@@ -293,6 +297,12 @@ def check_writable(paths: WarehousePaths) -> None:
 DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
 
 
+def has_duckdb_magic(path: Path) -> bool:
+    """Whether a file's header is a DuckDB database's; OSError when it cannot be read."""
+    with open(path, "rb") as handle:
+        return handle.read(12)[8:12] == DUCKDB_MAGIC
+
+
 def check_warehouse_files(files: list[Path]) -> None:
     """Refuse paths that exist but are not DuckDB files (a directory, a CSV ...), before a run starts:
     publishing would replace them."""
@@ -303,11 +313,10 @@ def check_warehouse_files(files: list[Path]) -> None:
         if not path.exists():
             continue
         try:
-            with open(path, "rb") as handle:
-                header = handle.read(12)
+            is_duckdb = has_duckdb_magic(path)
         except OSError as exc:
             raise WarehouseError(f"cannot read warehouse {path}: {exc.strerror}") from exc
-        if header[8:12] != DUCKDB_MAGIC:
+        if not is_duckdb:
             raise WarehouseError(f"{path} is not a DuckDB file; move it away or choose another --warehouse")
 
 
@@ -322,7 +331,7 @@ def _fsync_dir(directory: Path) -> None:
 def remove_stale_temp_copies(paths: WarehousePaths) -> list[Path]:
     """Delete temporary copies a crashed publish left beside the published file (run-lock holders only)."""
     removed = []
-    for tmp in paths.directory.glob(f".{paths.published.name}.*.tmp"):
+    for tmp in paths.temp_copies():
         tmp.unlink(missing_ok=True)
         removed.append(tmp)
     return removed
