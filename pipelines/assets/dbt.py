@@ -1,7 +1,6 @@
 """The dbt project as Dagster assets: staging, intermediate and mart models; dbt tests as asset checks."""
 
 import contextlib
-import json
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -151,13 +150,14 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, settings: Fu
         # start from the manifest `dbt parse` wrote for the default path, a full re-parse every build.
         events: list[Any] = []
         with work_lock(paths), _env(DBT_DATABASE_ENV, os.fspath(paths.work)):
+            invocation = dbt.cli(["build"], context=context, target_path=paths.dbt_target)
             try:
-                events.extend(dbt.cli(["build"], context=context, target_path=paths.dbt_target).stream())
+                events.extend(invocation.stream())
             except BaseException:
                 yield from events  # the models built before a failure are still reported
                 raise
             # Counted once dbt has exited: DuckDB lets no other process open the file while dbt writes it.
-            counts = model_row_counts(paths, _model_relations(events))
+            counts = model_row_counts(paths, _model_relations(events, invocation.manifest))
     for event in events:
         unique_id = _model_unique_id(event)
         if unique_id in counts:
@@ -172,9 +172,10 @@ def _model_unique_id(event: Any) -> str | None:
     return None
 
 
-def _model_relations(events: Iterable[Any]) -> dict[str, str]:
-    """unique_id -> "schema"."table" of every model an event reports built."""
-    nodes = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))["nodes"]
+def _model_relations(events: Iterable[Any], manifest: Mapping[str, Any]) -> dict[str, str]:
+    """unique_id -> "schema"."table" of every model an event reports built (the manifest the build
+    was started with, already loaded)."""
+    nodes = manifest["nodes"]
     relations = {}
     for event in events:
         node = nodes.get(_model_unique_id(event) or "", {})
