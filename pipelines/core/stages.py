@@ -33,7 +33,11 @@ from pipelines.core.warehouse import STATE_SCHEMA, STATE_TABLES
 
 # Below this many documents a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 200
-INSERT_BATCH = 500
+# Documents (and their results) a stage holds in memory at once; each batch is written and committed
+# before the next but one is read, so memory stays flat in the corpus size and a killed run resumes.
+BATCH_DOCUMENTS = 500
+# Facts validated at once (pandera works on a DataFrame in memory).
+BATCH_FACTS = 50_000
 
 RAW = RAW_SCHEMA
 
@@ -121,17 +125,26 @@ def _delete_in(
 
 
 class _Transaction:
-    """BEGIN/COMMIT around a stage, so a crash mid-stage leaves the previous state."""
+    """BEGIN/COMMIT around a step of a stage, so a crash mid-step leaves the state before it.
+
+    Stages that work through documents in batches commit after each batch (`commit_and_continue`):
+    what a batch wrote is complete and consistent on its own, DuckDB can write it out and forget it
+    (memory stays flat), and a run killed midway resumes from the last batch instead of the start.
+    """
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
 
-    def __enter__(self) -> duckdb.DuckDBPyConnection:
+    def __enter__(self) -> _Transaction:
         self.con.execute("BEGIN TRANSACTION")
-        return self.con
+        return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self.con.execute("ROLLBACK" if exc_type else "COMMIT")
+
+    def commit_and_continue(self) -> None:
+        self.con.execute("COMMIT")
+        self.con.execute("BEGIN TRANSACTION")
 
 
 # --- process pool over independent documents -----------------------------------------------------
@@ -148,21 +161,49 @@ def _worker_count() -> int:
         return os.cpu_count() or 1
 
 
-def _map_documents(fn: Callable[[Any], Any], items: Sequence[Any], context: dict[str, Any]) -> Iterator[Any]:
-    """fn over items, in order; in a forked process pool when there are many items and cores."""
+def _run_chunk(fn: Callable[[Any], Any], chunk: Sequence[Any]) -> list[Any]:
+    return [fn(item) for item in chunk]
+
+
+def map_in_batches(
+    fn: Callable[[Any], Any], batches: Iterable[Sequence[Any]], total: int, context: dict[str, Any]
+) -> Iterator[list[Any]]:
+    """fn over every item of every batch, in order, one list of results per batch.
+
+    In a forked process pool when there are many items (total) and cores. Batches are taken from
+    the iterable one at a time and the pool works on the next batch while the caller writes this
+    one's results, so at most two batches are in memory, whatever the corpus size.
+    """
     _WORKER_CONTEXT.clear()
     _WORKER_CONTEXT.update(context)
     try:
         workers = min(_worker_count(), 8)
         fork_ok = "fork" in multiprocessing.get_all_start_methods()
-        if len(items) < PARALLEL_THRESHOLD or workers < 2 or not fork_ok:
-            yield from map(fn, items)
+        if total < PARALLEL_THRESHOLD or workers < 2 or not fork_ok:
+            for batch in batches:
+                yield _run_chunk(fn, batch)
             return
-        chunksize = max(1, len(items) // (workers * 8))
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            yield from pool.map(fn, items, chunksize=chunksize)
+
+            def submit(batch: Sequence[Any]) -> list[Any]:
+                size = max(1, len(batch) // (workers * 4))
+                return [pool.submit(_run_chunk, fn, batch[i : i + size]) for i in range(0, len(batch), size)]
+
+            in_flight: list[Any] | None = None
+            for batch in batches:
+                submitted = submit(batch)
+                if in_flight is not None:
+                    yield [result for future in in_flight for result in future.result()]
+                in_flight = submitted
+            if in_flight is not None:
+                yield [result for future in in_flight for result in future.result()]
     finally:
         _WORKER_CONTEXT.clear()
+
+
+def _batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 # --- reference data -------------------------------------------------------------------------------
@@ -245,7 +286,7 @@ def sync_raw_documents(con: duckdb.DuckDBPyConnection, raw_dir: str | os.PathLik
     now = _now()
     present = {documents.relative_source_file(raw_dir, p): p for p in documents.iter_raw_files(raw_dir)}
 
-    with _Transaction(con):
+    with _Transaction(con) as transaction:
         recorded = RecordedFiles.read(con)
         con.execute(f"DELETE FROM {RAW}.rejected_documents WHERE stage = 'source'")
         vanished = recorded.files - set(present)
@@ -267,6 +308,8 @@ def sync_raw_documents(con: duckdb.DuckDBPyConnection, raw_dir: str | os.PathLik
             insert_rows(con, "rejected_documents", rejections)
             doc_rows.clear()
             rejections.clear()
+            if readable:  # a raw dir without one readable file must change nothing
+                transaction.commit_and_continue()
 
         for source_file in sorted(present):
             read = read_present_file(source_file, present[source_file])
@@ -284,7 +327,7 @@ def sync_raw_documents(con: duckdb.DuckDBPyConnection, raw_dir: str | os.PathLik
                 rejections.append(
                     _rejection_row(source_file, result.stage, result.reason, result.content_hash, now)
                 )
-            if len(doc_rows) + len(rejections) >= INSERT_BATCH:
+            if len(doc_rows) + len(rejections) >= BATCH_DOCUMENTS:
                 flush()
         if not readable:
             raise documents.RawDirError(_no_readable_file(raw_dir, len(present), first_problem))
@@ -327,15 +370,22 @@ def _clean_one(item: tuple[str, str, bool, str | None]) -> dict[str, Any]:
         "cleaned": cleaned,
         "county": county,
         "fingerprint": documents.text_fingerprint(cleaned.text),
+        "url": url,
     }
 
 
-def clean_documents(con: duckdb.DuckDBPyConnection, places: Any) -> StageStats:
-    """Clean new documents into raw.cleaned_documents; record copies in raw.duplicate_documents."""
+def clean_documents(
+    con: duckdb.DuckDBPyConnection, places: Any, *, batch_size: int = BATCH_DOCUMENTS
+) -> StageStats:
+    """Clean new documents into raw.cleaned_documents; record copies in raw.duplicate_documents.
+
+    Works through the pending documents in batches of batch_size, committing each: memory
+    stays flat in the corpus size, and a run killed midway keeps the batches it finished.
+    """
     version = str(cleaning.CLEANER_VERSION)
     stats = StageStats("cleaned_documents")
     now = _now()
-    with _Transaction(con):
+    with _Transaction(con) as transaction:
         stats.removed += _remove_stale_cleaning(con, version)
         canonical = """
             SELECT document_id, min(source_file) AS source_file FROM raw.raw_documents GROUP BY document_id
@@ -347,7 +397,7 @@ def clean_documents(con: duckdb.DuckDBPyConnection, places: Any) -> StageStats:
         )
         pending = con.execute(
             f"""
-            SELECT r.document_id, r.source_file, r.content_hash, r.raw_text, r.is_html, r.url
+            SELECT r.source_file, r.document_id, r.content_hash
             FROM {RAW}.raw_documents AS r JOIN ({canonical}) AS k USING (document_id, source_file)
             WHERE r.document_id NOT IN (SELECT document_id FROM {RAW}.cleaned_documents)
               AND r.document_id NOT IN (
@@ -357,73 +407,113 @@ def clean_documents(con: duckdb.DuckDBPyConnection, places: Any) -> StageStats:
         ).fetchall()
         (already,) = con.execute(f"SELECT count(*) FROM {RAW}.cleaned_documents").fetchone()
         stats.skipped = int(already)
-        # Documents rejected by an earlier run are tried again (the place index may have improved).
-        _delete_in(con, "rejected_documents", "content_hash", [p[2] for p in pending])
         con.execute(
             f"DELETE FROM {RAW}.rejected_documents WHERE stage IN ('clean', 'place', 'extract') "
             f"AND content_hash NOT IN (SELECT content_hash FROM {RAW}.raw_documents)"
         )
-
         kept_by_fingerprint = dict(
             con.execute(f"SELECT text_fingerprint, document_id FROM {RAW}.cleaned_documents").fetchall()
         )
-        by_id = {p[0]: p for p in pending}
-        cleaned_rows: list[dict[str, Any]] = []
-        duplicate_rows: list[dict[str, Any]] = []
-        rejections: list[dict[str, Any]] = []
-        items = [(p[0], p[3], bool(p[4]), p[5]) for p in pending]
-        for result in _map_documents(_clean_one, items, {"places": places}):
-            document_id, source_file, content_hash, _, _, url = by_id[result["document_id"]]
-            stats.processed += 1
-            if "error" in result:
-                stage, reason = result["error"]
-                rejections.append(_rejection_row(source_file, stage, reason, content_hash, now))
-                continue
-            fingerprint = result["fingerprint"]
-            if fingerprint in kept_by_fingerprint:
-                duplicate_rows.append(
-                    {
-                        "source_file": source_file,
-                        "document_id": document_id,
-                        "duplicate_of": kept_by_fingerprint[fingerprint],
-                        "match_kind": "identical_text",
-                    }
-                )
-                continue
-            county: County | None = result["county"]
-            if county is None:
-                rejections.append(
-                    _rejection_row(source_file, "place", "no county named in the text", content_hash, now)
-                )
-                continue
-            cleaned = result["cleaned"]
-            kept_by_fingerprint[fingerprint] = document_id
-            cleaned_rows.append(
-                {
-                    "document_id": document_id,
-                    "source_file": source_file,
-                    "content_hash": content_hash,
-                    "text_fingerprint": fingerprint,
-                    "title": cleaned.title,
-                    "published_date": cleaned.published_date,
-                    "outlet": cleaned.outlet,
-                    "author": cleaned.author,
-                    "url": url,
-                    "is_work_report": cleaned.is_work_report,
-                    "county_code": county.code,
-                    "county_name": county.name,
-                    "clean_text": cleaned.text,
-                    "char_count": len(cleaned.text),
-                    "cleaner_version": version,
-                }
+        transaction.commit_and_continue()
+
+        by_id = {
+            document_id: (source_file, content_hash) for source_file, document_id, content_hash in pending
+        }
+        batches = (_raw_texts(con, batch) for batch in _batches(pending, batch_size))
+        for results in map_in_batches(_clean_one, batches, len(pending), {"places": places}):
+            rows = _cleaning_rows(results, by_id, kept_by_fingerprint, version, now)
+            # Documents rejected by an earlier run are tried again (the place index may have improved).
+            _delete_in(
+                con, "rejected_documents", "content_hash", [by_id[r["document_id"]][1] for r in results]
             )
-        stats.written += insert_rows(con, "cleaned_documents", cleaned_rows)
-        insert_rows(con, "duplicate_documents", duplicate_rows)
-        insert_rows(con, "rejected_documents", rejections)
-        stats.rejected = len(rejections)
+            stats.processed += len(results)
+            stats.written += insert_rows(con, "cleaned_documents", rows.cleaned)
+            insert_rows(con, "duplicate_documents", rows.duplicates)
+            stats.rejected += insert_rows(con, "rejected_documents", rows.rejections)
+            transaction.commit_and_continue()
         _record_copies(con, now)
         (stats.duplicates,) = con.execute(f"SELECT count(*) FROM {RAW}.duplicate_documents").fetchone()
     return stats
+
+
+def _raw_texts(con: duckdb.DuckDBPyConnection, batch: Sequence[tuple[str, str, str]]) -> list[tuple]:
+    """The cleaning inputs of a batch of pending (source_file, document_id, content_hash) rows."""
+    rows = con.execute(
+        f"SELECT source_file, document_id, raw_text, is_html, url FROM {RAW}.raw_documents "
+        "WHERE source_file IN (SELECT unnest(?::VARCHAR[]))",
+        [[source_file for source_file, _, _ in batch]],
+    ).fetchall()
+    by_file = {source_file: rest for source_file, *rest in rows}
+    return [
+        (document_id, text, bool(is_html), url)
+        for source_file, *_ in batch
+        for document_id, text, is_html, url in [by_file[source_file]]
+    ]
+
+
+@dataclass(slots=True)
+class _CleaningRows:
+    cleaned: list[dict[str, Any]]
+    duplicates: list[dict[str, Any]]
+    rejections: list[dict[str, Any]]
+
+
+def _cleaning_rows(
+    results: Sequence[dict[str, Any]],
+    by_id: dict[str, tuple[str, str]],
+    kept_by_fingerprint: dict[str, str],
+    version: str,
+    now: dt.datetime,
+) -> _CleaningRows:
+    """Rows for a batch of _clean_one results; a text seen before (kept_by_fingerprint, updated)
+    becomes a duplicate of the document kept for it."""
+    rows = _CleaningRows([], [], [])
+    for result in results:
+        document_id = result["document_id"]
+        source_file, content_hash = by_id[document_id]
+        if "error" in result:
+            stage, reason = result["error"]
+            rows.rejections.append(_rejection_row(source_file, stage, reason, content_hash, now))
+            continue
+        fingerprint = result["fingerprint"]
+        if fingerprint in kept_by_fingerprint:
+            rows.duplicates.append(
+                {
+                    "source_file": source_file,
+                    "document_id": document_id,
+                    "duplicate_of": kept_by_fingerprint[fingerprint],
+                    "match_kind": "identical_text",
+                }
+            )
+            continue
+        county: County | None = result["county"]
+        if county is None:
+            rows.rejections.append(
+                _rejection_row(source_file, "place", "no county named in the text", content_hash, now)
+            )
+            continue
+        cleaned = result["cleaned"]
+        kept_by_fingerprint[fingerprint] = document_id
+        rows.cleaned.append(
+            {
+                "document_id": document_id,
+                "source_file": source_file,
+                "content_hash": content_hash,
+                "text_fingerprint": fingerprint,
+                "title": cleaned.title,
+                "published_date": cleaned.published_date,
+                "outlet": cleaned.outlet,
+                "author": cleaned.author,
+                "url": result["url"],
+                "is_work_report": cleaned.is_work_report,
+                "county_code": county.code,
+                "county_name": county.name,
+                "clean_text": cleaned.text,
+                "char_count": len(cleaned.text),
+                "cleaner_version": version,
+            }
+        )
+    return rows
 
 
 def _remove_stale_cleaning(con: duckdb.DuckDBPyConnection, version: str) -> int:
@@ -549,14 +639,22 @@ def _subject(gazetteer: Any, code: str, name: str) -> County:
 
 
 def extract_document_facts(
-    con: duckdb.DuckDBPyConnection, catalog: Any, places: Any, gazetteer: Any
+    con: duckdb.DuckDBPyConnection,
+    catalog: Any,
+    places: Any,
+    gazetteer: Any,
+    *,
+    batch_size: int = BATCH_DOCUMENTS,
 ) -> StageStats:
-    """Extract facts and unclassified mentions from cleaned documents not yet extracted."""
+    """Extract facts and unclassified mentions from cleaned documents not yet extracted.
+
+    In batches of batch_size documents, each committed with its documents' state, as clean_documents.
+    """
     version = extraction_version(catalog)
     stats = StageStats("extracted_facts")
     now = _now()
     state = f"{STATE_SCHEMA}.extracted_documents"
-    with _Transaction(con):
+    with _Transaction(con) as transaction:
         # Orphans: documents no longer cleaned (file gone, changed, now a duplicate or rejected).
         for table in ("extracted_facts", "unclassified_mentions"):
             con.execute(
@@ -574,8 +672,7 @@ def extract_document_facts(
             )
         pending = con.execute(
             f"""
-            SELECT c.document_id, c.source_file, c.content_hash, c.clean_text, c.is_work_report,
-                   c.published_date, c.county_code, c.county_name
+            SELECT c.document_id, c.source_file, c.content_hash, c.text_fingerprint
             FROM {RAW}.cleaned_documents AS c LEFT JOIN {state} AS s USING (document_id)
             WHERE s.document_id IS NULL OR s.extraction_version <> ?
                OR s.text_fingerprint <> c.text_fingerprint
@@ -585,61 +682,90 @@ def extract_document_facts(
         ).fetchall()
         (total,) = con.execute(f"SELECT count(*) FROM {RAW}.cleaned_documents").fetchone()
         stats.skipped = int(total) - len(pending)
-        pending_ids = [p[0] for p in pending]
-        for table in ("extracted_facts", "unclassified_mentions"):
-            stats.removed += _delete_in(con, table, "document_id", pending_ids)
-        _delete_in(con, "extracted_documents", "document_id", pending_ids, schema=STATE_SCHEMA)
-        con.execute(
-            f"DELETE FROM {RAW}.rejected_documents WHERE stage = 'extract' AND content_hash IN "
-            "(SELECT unnest(?::VARCHAR[]))",
-            [[p[2] for p in pending]],
-        )
-        fingerprints = dict(
-            con.execute(
-                f"SELECT document_id, text_fingerprint FROM {RAW}.cleaned_documents "
-                "WHERE document_id IN (SELECT unnest(?::VARCHAR[]))",
-                [pending_ids],
-            ).fetchall()
-        )
+        transaction.commit_and_continue()
 
         by_id = {p[0]: p for p in pending}
-        items = [(p[0], p[3], p[4], p[5], _subject(gazetteer, p[6], p[7])) for p in pending]
-        facts: dict[str, dict[str, Any]] = {}
-        mentions: dict[str, dict[str, Any]] = {}
-        done: list[dict[str, Any]] = []
-        rejections: list[dict[str, Any]] = []
+        batches = (_cleaned_texts(con, batch, gazetteer) for batch in _batches(pending, batch_size))
         context = {"catalog": catalog, "places": places}
-        for result in _map_documents(_extract_one, items, context):
-            document_id = result["document_id"]
-            _, source_file, content_hash, *_ = by_id[document_id]
-            stats.processed += 1
-            if "error" in result:
-                rejections.append(_rejection_row(source_file, "extract", result["error"], content_hash, now))
-                continue
-            for fact in result["facts"]:
-                row = _fact_row(fact, document_id, source_file, version)
-                facts.setdefault(row["fact_id"], row)  # the same fact read twice is one fact
-            for mention in result["mentions"]:
-                row = _mention_row(mention, document_id, source_file)
-                mentions.setdefault(row["mention_id"], row)
-            done.append(
-                {
-                    "document_id": document_id,
-                    "extraction_version": version,
-                    "text_fingerprint": fingerprints[document_id],
-                    "fact_count": len(result["facts"]),
-                    "mention_count": len(result["mentions"]),
-                    "extracted_at": now,
-                }
+        for results in map_in_batches(_extract_one, batches, len(pending), context):
+            ids = [result["document_id"] for result in results]
+            for table in ("extracted_facts", "unclassified_mentions"):
+                stats.removed += _delete_in(con, table, "document_id", ids)
+            _delete_in(con, "extracted_documents", "document_id", ids, schema=STATE_SCHEMA)
+            con.execute(
+                f"DELETE FROM {RAW}.rejected_documents WHERE stage = 'extract' AND content_hash IN "
+                "(SELECT unnest(?::VARCHAR[]))",
+                [[by_id[i][2] for i in ids]],
             )
-        stats.written += insert_rows(con, "extracted_facts", list(facts.values()))
-        insert_rows(con, "unclassified_mentions", list(mentions.values()))
-        insert_rows(
-            con, "extracted_documents", done, schema=STATE_SCHEMA, columns=STATE_TABLES["extracted_documents"]
-        )
-        insert_rows(con, "rejected_documents", rejections)
-        stats.rejected = len(rejections)
+            rows = _extraction_rows(results, by_id, version, now)
+            stats.processed += len(results)
+            stats.written += insert_rows(con, "extracted_facts", rows.facts)
+            insert_rows(con, "unclassified_mentions", rows.mentions)
+            insert_rows(
+                con, "extracted_documents", rows.done, schema=STATE_SCHEMA,
+                columns=STATE_TABLES["extracted_documents"],
+            )  # fmt: skip
+            stats.rejected += insert_rows(con, "rejected_documents", rows.rejections)
+            transaction.commit_and_continue()
     return stats
+
+
+def _cleaned_texts(
+    con: duckdb.DuckDBPyConnection, batch: Sequence[tuple[str, ...]], gazetteer: Any
+) -> list[tuple[str, str, bool, dt.date | None, County]]:
+    """The extraction inputs of a batch of pending (document_id, ...) rows."""
+    rows = con.execute(
+        f"SELECT document_id, clean_text, is_work_report, published_date, county_code, county_name "
+        f"FROM {RAW}.cleaned_documents WHERE document_id IN (SELECT unnest(?::VARCHAR[]))",
+        [[document_id for document_id, *_ in batch]],
+    ).fetchall()
+    by_id = {document_id: rest for document_id, *rest in rows}
+    return [
+        (document_id, text, is_work_report, published, _subject(gazetteer, code, name))
+        for document_id, *_ in batch
+        for text, is_work_report, published, code, name in [by_id[document_id]]
+    ]
+
+
+@dataclass(slots=True)
+class _ExtractionRows:
+    facts: list[dict[str, Any]]
+    mentions: list[dict[str, Any]]
+    done: list[dict[str, Any]]  # state: which documents were extracted, with which version
+    rejections: list[dict[str, Any]]
+
+
+def _extraction_rows(
+    results: Sequence[dict[str, Any]], by_id: dict[str, tuple[str, ...]], version: str, now: dt.datetime
+) -> _ExtractionRows:
+    rows = _ExtractionRows([], [], [], [])
+    facts: dict[str, dict[str, Any]] = {}
+    mentions: dict[str, dict[str, Any]] = {}
+    for result in results:
+        document_id = result["document_id"]
+        _, source_file, content_hash, fingerprint = by_id[document_id]
+        if "error" in result:
+            rows.rejections.append(_rejection_row(source_file, "extract", result["error"], content_hash, now))
+            continue
+        for fact in result["facts"]:
+            row = _fact_row(fact, document_id, source_file, version)
+            facts.setdefault(row["fact_id"], row)  # the same fact read twice is one fact
+        for mention in result["mentions"]:
+            row = _mention_row(mention, document_id, source_file)
+            mentions.setdefault(row["mention_id"], row)
+        rows.done.append(
+            {
+                "document_id": document_id,
+                "extraction_version": version,
+                "text_fingerprint": fingerprint,
+                "fact_count": len(result["facts"]),
+                "mention_count": len(result["mentions"]),
+                "extracted_at": now,
+            }
+        )
+    rows.facts = list(facts.values())
+    rows.mentions = list(mentions.values())
+    return rows
 
 
 def _fact_row(fact: dict[str, Any], document_id: str, source_file: str, version: str) -> dict[str, Any]:
@@ -699,57 +825,65 @@ _JUDGED = (  # a subquery, so EXCEPT applies to both tables, not only the first
 )
 
 
-def _facts_to_judge(con: duckdb.DuckDBPyConnection, everything: bool) -> pd.DataFrame:
-    """Every extracted fact, or those not judged yet as they are now plus the rows sharing their id."""
-    if everything:
-        return con.execute(f"{_EXTRACTED} ORDER BY fact_id").df()
+def _mark_facts_to_judge(con: duckdb.DuckDBPyConnection, everything: bool) -> int:
+    """Fill the temp table _facts_to_judge with the fact_ids whose verdicts are redone; how many.
+
+    Every extracted fact, or: those not judged yet as they are now (every row under their id is
+    judged again with them, so uniqueness is still checked), and judged ones no longer extracted
+    as they were judged (their verdicts go; their ids may have no extracted row left).
+    """
+    extracted = f"SELECT DISTINCT fact_id FROM {RAW}.extracted_facts"
     unjudged = f"SELECT fact_id FROM ({_EXTRACTED} EXCEPT {_JUDGED})"
-    return con.execute(f"{_EXTRACTED} WHERE fact_id IN ({unjudged}) ORDER BY fact_id").df()
+    stale = f"SELECT fact_id FROM ({_JUDGED} EXCEPT {_EXTRACTED})"
+    chosen = extracted if everything else f"{unjudged} UNION {stale}"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _facts_to_judge AS {chosen}")
+    (count,) = con.execute("SELECT count(*) FROM _facts_to_judge").fetchone()
+    return int(count)
 
 
-def _stale_fact_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Judged facts that are no longer extracted as they were judged."""
-    rows = con.execute(f"SELECT DISTINCT fact_id FROM ({_JUDGED} EXCEPT {_EXTRACTED})").fetchall()
-    return [fact_id for (fact_id,) in rows]
+def _facts_to_judge(con: duckdb.DuckDBPyConnection, buckets: int) -> Iterator[pd.DataFrame]:
+    """The facts to judge, in `buckets` slices by a hash of fact_id: rows sharing an id share a slice."""
+    for bucket in range(buckets):
+        yield con.execute(
+            f"{_EXTRACTED} WHERE fact_id IN (SELECT fact_id FROM _facts_to_judge "
+            "WHERE hash(fact_id) % ? = ?) ORDER BY fact_id",
+            [buckets, bucket],
+        ).df()
 
 
-def validate_facts(con: duckdb.DuckDBPyConnection, catalog: Any, gazetteer: Any) -> StageStats:
+def validate_facts(
+    con: duckdb.DuckDBPyConnection, catalog: Any, gazetteer: Any, *, batch_size: int = BATCH_FACTS
+) -> StageStats:
     """Bring raw.validated_facts / raw.rejected_facts up to date with raw.extracted_facts.
 
     Facts judged with the current validation version keep their verdict: only extracted rows not
     judged yet (new, or changed under an old fact_id) are validated, together with every row sharing
     their fact_id so uniqueness is still checked, and judged rows no longer extracted are removed.
-    A new version (code, schema, catalog or gazetteer changed) re-judges every fact.
+    A new version (code, schema, catalog or gazetteer changed) re-judges every fact. Facts are
+    validated batch_size or so at a time, so memory does not grow with the corpus.
     """
     stats = StageStats("validated_facts")
     county_codes = {row["county_code"] for row in gazetteer.county_rows()}
     version = validation_version(catalog, county_codes)
     everything = _stage_version(con, "validate") != version
-    facts = _facts_to_judge(con, everything)
-    stale = [] if everything else _stale_fact_ids(con)
-    valid, rejected = split_valid_facts(facts, catalog, county_codes)
-    rejected = rejected.reindex(columns=REJECTED_COLUMNS)
     with _Transaction(con):
-        if everything:
-            stats.written = _replace_table(con, "validated_facts", valid[FACT_COLUMNS])
-            _replace_table(con, "rejected_facts", rejected)
-        else:
-            redone = [*stale, *facts["fact_id"]]
-            stats.removed = _delete_in(con, "validated_facts", "fact_id", redone)
-            stats.removed += _delete_in(con, "rejected_facts", "fact_id", redone)
-            stats.written = insert_rows(con, "validated_facts", valid[FACT_COLUMNS])
-            insert_rows(con, "rejected_facts", rejected)
+        to_judge = _mark_facts_to_judge(con, everything)
+        for table in ("validated_facts", "rejected_facts"):
+            judged = "" if everything else " WHERE fact_id IN (SELECT fact_id FROM _facts_to_judge)"
+            (removed,) = con.execute(f"DELETE FROM {RAW}.{table}{judged}").fetchone()
+            stats.removed += 0 if everything else int(removed)
+        for facts in _facts_to_judge(con, buckets=max(1, -(-to_judge // batch_size))):
+            valid, rejected = split_valid_facts(facts, catalog, county_codes)
+            stats.processed += len(facts)
+            stats.written += insert_rows(con, "validated_facts", valid[FACT_COLUMNS])
+            stats.rejected += insert_rows(con, "rejected_facts", rejected.reindex(columns=REJECTED_COLUMNS))
         _record_stage_version(con, "validate", version)
         con.execute(f"DELETE FROM {STATE_SCHEMA}.last_validated_facts")
-        insert_rows(
-            con,
-            "last_validated_facts",
-            facts[["fact_id"]],
-            schema=STATE_SCHEMA,
-            columns=STATE_TABLES["last_validated_facts"],
+        con.execute(
+            f"INSERT INTO {STATE_SCHEMA}.last_validated_facts SELECT fact_id FROM {RAW}.extracted_facts "
+            "WHERE fact_id IN (SELECT fact_id FROM _facts_to_judge)"
         )
+        con.execute("DROP TABLE _facts_to_judge")
     (total,) = con.execute(f"SELECT count(*) FROM {RAW}.extracted_facts").fetchone()
-    stats.processed = len(facts)
-    stats.skipped = int(total) - len(facts)
-    stats.rejected = len(rejected)
+    stats.skipped = int(total) - stats.processed
     return stats

@@ -133,6 +133,21 @@ def wal_path(database: Path) -> Path:
     return database.with_name(database.name + ".wal")
 
 
+# DuckDB keeps up to 80 % of RAM for its buffers by default, so a run's memory grew with the
+# corpus; within this limit it writes out and evicts blocks (and spills joins and sorts to disk).
+# dbt's connection gets the same limit (dbt_project/profiles.yml reads the same variable).
+MEMORY_LIMIT_ENV = "FUPIN_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "256MB"
+
+
+def memory_limit() -> str:
+    """DuckDB's memory limit for fupin's connections: $FUPIN_DUCKDB_MEMORY_LIMIT, else 256MB."""
+    value = os.environ.get(MEMORY_LIMIT_ENV, "").strip() or DEFAULT_MEMORY_LIMIT
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", value, flags=re.IGNORECASE):
+        raise WarehouseError(f"${MEMORY_LIMIT_ENV}={value!r} is not a size such as 256MB or 2GB")
+    return value
+
+
 def connect(path: str | os.PathLike[str], read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open a DuckDB file; read-only opens fail clearly when the file does not exist."""
     path = Path(path)
@@ -142,8 +157,11 @@ def connect(path: str | os.PathLike[str], read_only: bool = False) -> duckdb.Duc
         path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         config = {"storage_compatibility_version": STORAGE_COMPATIBILITY_VERSION}
-        return duckdb.connect(str(path), read_only=read_only, config=config)
-    return duckdb.connect(str(path), read_only=read_only)
+        con = duckdb.connect(str(path), read_only=read_only, config=config)
+    else:
+        con = duckdb.connect(str(path), read_only=read_only)
+    con.execute(f"SET memory_limit = '{memory_limit()}'")
+    return con
 
 
 def _add_missing_columns(
