@@ -672,7 +672,8 @@ def extract_document_facts(
             )
         pending = con.execute(
             f"""
-            SELECT c.document_id, c.source_file, c.content_hash, c.text_fingerprint
+            SELECT c.document_id, c.source_file, c.content_hash, c.text_fingerprint,
+                   s.document_id IS NOT NULL AS extracted_before
             FROM {RAW}.cleaned_documents AS c LEFT JOIN {state} AS s USING (document_id)
             WHERE s.document_id IS NULL OR s.extraction_version <> ?
                OR s.text_fingerprint <> c.text_fingerprint
@@ -689,9 +690,11 @@ def extract_document_facts(
         context = {"catalog": catalog, "places": places}
         for results in map_in_batches(_extract_one, batches, len(pending), context):
             ids = [result["document_id"] for result in results]
+            # Facts are written with their document's state row: only a document extracted before has any.
+            again = [i for i in ids if by_id[i][4]]
             for table in ("extracted_facts", "unclassified_mentions"):
-                stats.removed += _delete_in(con, table, "document_id", ids)
-            _delete_in(con, "extracted_documents", "document_id", ids, schema=STATE_SCHEMA)
+                stats.removed += _delete_in(con, table, "document_id", again)
+            _delete_in(con, "extracted_documents", "document_id", again, schema=STATE_SCHEMA)
             con.execute(
                 f"DELETE FROM {RAW}.rejected_documents WHERE stage = 'extract' AND content_hash IN "
                 "(SELECT unnest(?::VARCHAR[]))",
@@ -743,7 +746,7 @@ def _extraction_rows(
     mentions: dict[str, dict[str, Any]] = {}
     for result in results:
         document_id = result["document_id"]
-        _, source_file, content_hash, fingerprint = by_id[document_id]
+        _, source_file, content_hash, fingerprint, _ = by_id[document_id]
         if "error" in result:
             rows.rejections.append(_rejection_row(source_file, "extract", result["error"], content_hash, now))
             continue
