@@ -1,4 +1,4 @@
-"""The fupin Dagster code location: assets, checks, resources, the job, schedule and sensor."""
+"""The fupin Dagster code location: assets, checks, resources, jobs, schedule and sensors."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from dagster import AssetSelection, Definitions, ExecutorDefinition, define_asse
 from pipelines.assets.dbt import dbt_models
 from pipelines.assets.documents import clean_documents, ingest_raw_documents
 from pipelines.assets.facts import extract_facts, validate_facts
+from pipelines.assets.partitions import source_partition
 from pipelines.assets.publishing import published_warehouse
 from pipelines.assets.reference import reference_data
 from pipelines.assets.scraping import scraped_pages
 from pipelines.checks import ALL_CHECKS
 from pipelines.resources import FupinSettings, dbt_resource
-from pipelines.schedules import FULL_PIPELINE_JOB, daily_pipeline_schedule
-from pipelines.sensors import raw_dir_sensor
+from pipelines.schedules import FULL_PIPELINE_JOB, SOURCE_PARTITIONS_JOB, daily_pipeline_schedule
+from pipelines.sensors import raw_dir_sensor, raw_sources_sensor
 
 ALL_ASSETS = [
     reference_data,
@@ -26,10 +27,22 @@ ALL_ASSETS = [
     published_warehouse,
 ]
 
+# Partitioned by source, so in a job of its own (a job's assets share one partitioning).
+PARTITIONED_ASSETS = [source_partition]
+
 full_pipeline_job = define_asset_job(
     name=FULL_PIPELINE_JOB,
-    selection=AssetSelection.all(),
+    selection=AssetSelection.all() - AssetSelection.assets(*PARTITIONED_ASSETS),
     description="Every asset: raw files to the published warehouse (incremental).",
+)
+
+source_partitions_job = define_asset_job(
+    name=SOURCE_PARTITIONS_JOB,
+    selection=AssetSelection.assets(*PARTITIONED_ASSETS),
+    description=(
+        "One source of the raw dir into its own partition output (spreadable over machines); the "
+        "full pipeline then adopts it instead of cleaning and extracting those documents again."
+    ),
 )
 
 
@@ -45,12 +58,12 @@ def build_definitions(executor: ExecutorDefinition = in_process_executor) -> Def
     own process pool. benchmarks/ui_run.py passes the multiprocess executor to compare."""
     return Definitions(
         executor=executor,
-        assets=ALL_ASSETS,
+        assets=[*ALL_ASSETS, *PARTITIONED_ASSETS],
         asset_checks=ALL_CHECKS,
         resources=resources(),
-        jobs=[full_pipeline_job],
+        jobs=[full_pipeline_job, source_partitions_job],
         schedules=[daily_pipeline_schedule],
-        sensors=[raw_dir_sensor],
+        sensors=[raw_dir_sensor, raw_sources_sensor],
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dagster import DefaultScheduleStatus, ScheduleDefinition
 
 FULL_PIPELINE_JOB = "full_pipeline_job"  # defined in pipelines/definitions.py
+SOURCE_PARTITIONS_JOB = "source_partitions_job"  # defined in pipelines/definitions.py
 
 daily_pipeline_schedule = ScheduleDefinition(
     name="daily_pipeline",

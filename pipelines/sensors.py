@@ -1,15 +1,25 @@
-"""A sensor that starts the pipeline when files in the raw dir appear, change or go away."""
+"""Sensors: the pipeline when files in the raw dir appear, change or go away; source partitions
+when a source (a top-level subdirectory of the raw dir) appears or its files change."""
 
 import hashlib
 import json
 from pathlib import Path
 
-from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SkipReason, sensor
+from dagster import (
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    sensor,
+)
 
+from pipelines.assets.partitions import RAW_SOURCES
 from pipelines.core import documents
+from pipelines.core.partitions import source_of
 from pipelines.core.uptodate import run_need
 from pipelines.resources import FupinSettings
-from pipelines.schedules import FULL_PIPELINE_JOB
+from pipelines.schedules import FULL_PIPELINE_JOB, SOURCE_PARTITIONS_JOB
 
 Snapshot = dict[str, str]  # relative path -> "mtime_ns:size"
 
@@ -62,4 +72,49 @@ def raw_dir_sensor(context: SensorEvaluationContext, settings: FupinSettings):
     return RunRequest(
         run_key=hashlib.sha256(cursor.encode("utf-8")).hexdigest()[:16],
         tags={"fupin/run_reason": need.reasons[0][:200]},
+    )
+
+
+def source_digests(snapshot: Snapshot) -> dict[str, str]:
+    """source -> a digest of its files' snapshot entries: changes when any of its files does."""
+    by_source: dict[str, list[str]] = {}
+    for name in sorted(snapshot):
+        by_source.setdefault(source_of(name), []).append(f"{name}\t{snapshot[name]}")
+    return {
+        source: hashlib.sha256("\n".join(entries).encode("utf-8")).hexdigest()[:16]
+        for source, entries in by_source.items()
+    }
+
+
+@sensor(
+    name="raw_sources_sensor",
+    job_name=SOURCE_PARTITIONS_JOB,
+    minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.STOPPED,
+    description=(
+        "Keeps one raw_sources partition per source of the raw dir (a top-level subdirectory; '.' = "
+        "the files directly in it) and requests a source_partition run for each source that is new "
+        "or whose files changed."
+    ),
+)
+def raw_sources_sensor(context: SensorEvaluationContext, settings: FupinSettings):
+    raw_dir = settings.raw_path().absolute()
+    if not raw_dir.is_dir():
+        return SkipReason(f"raw dir {raw_dir} does not exist")
+    try:
+        digests = source_digests(snapshot_raw_dir(raw_dir))
+    except documents.RawDirError as exc:
+        return SkipReason(str(exc))
+    known = set(context.instance.get_dynamic_partitions(RAW_SOURCES.name))
+    previous = json.loads(context.cursor) if context.cursor else {}
+    changed = sorted(source for source, digest in digests.items() if previous.get(source) != digest)
+    added, gone = sorted(digests.keys() - known), sorted(known - digests.keys())
+    context.update_cursor(json.dumps(digests, sort_keys=True, ensure_ascii=False))
+    if not changed and not added and not gone:
+        return SkipReason(f"no change in the {len(digests)} sources of {raw_dir}")
+    requests = [RAW_SOURCES.build_add_request(added)] if added else []
+    requests += [RAW_SOURCES.build_delete_request(gone)] if gone else []
+    return SensorResult(
+        run_requests=[RunRequest(partition_key=s, run_key=f"{s}:{digests[s]}") for s in changed],
+        dynamic_partitions_requests=requests,
     )

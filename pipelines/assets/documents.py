@@ -8,6 +8,7 @@ from pipelines.assets._common import raw_table_spec, row_count, table_metadata, 
 from pipelines.core import stages
 from pipelines.core.documents import RawDirError
 from pipelines.core.gazetteer import load_gazetteer
+from pipelines.core.partitions import partition_outputs
 from pipelines.core.places import PlaceIndex
 from pipelines.core.warehouse import open_work, rejected_documents_by_stage
 from pipelines.resources import FupinSettings
@@ -77,7 +78,7 @@ def ingest_raw_documents(
         raw_table_spec(
             "cleaned_documents",
             group=GROUP,
-            deps=["raw_documents", "county_gazetteer"],
+            deps=["raw_documents", "county_gazetteer", "source_partition"],
             description="One row per distinct document: cleaned text, metadata and subject county.",
         ),
         raw_table_spec(
@@ -91,7 +92,7 @@ def ingest_raw_documents(
 def clean_documents(context: AssetExecutionContext, settings: FupinSettings) -> Iterator[MaterializeResult]:
     places = PlaceIndex(load_gazetteer())
     with warehouse_step(context, settings) as paths, open_work(paths) as con:
-        stats = stages.clean_documents(con, places)
+        stats = stages.clean_documents(con, places, adopt=partition_outputs(paths))
         cleaned_meta = table_metadata(
             con,
             "cleaned_documents",
@@ -114,7 +115,8 @@ def clean_documents(context: AssetExecutionContext, settings: FupinSettings) -> 
             },
         )
     context.log.info(
-        f"cleaned {stats.written} new documents ({stats.skipped} already clean), "
+        f"cleaned {stats.written} new documents ({stats.adopted} adopted from source partitions, "
+        f"{stats.skipped} already clean), "
         f"{stats.rejected} rejected, {stats.duplicates} duplicate files"
     )
     yield MaterializeResult(asset_key="cleaned_documents", metadata=cleaned_meta)

@@ -8,6 +8,7 @@ from pipelines.assets._common import raw_table_spec, table_metadata, warehouse_s
 from pipelines.core import stages
 from pipelines.core.catalog import load_catalog
 from pipelines.core.gazetteer import load_gazetteer
+from pipelines.core.partitions import partition_outputs
 from pipelines.core.places import PlaceIndex
 from pipelines.core.warehouse import open_work
 from pipelines.resources import FupinSettings
@@ -21,7 +22,7 @@ GROUP = "extraction"
         raw_table_spec(
             "extracted_facts",
             group=GROUP,
-            deps=["cleaned_documents", "metric_catalog", "county_gazetteer"],
+            deps=["cleaned_documents", "metric_catalog", "county_gazetteer", "source_partition"],
             description="Every fact the extractor read off the cleaned documents, before validation.",
         ),
         raw_table_spec(
@@ -37,7 +38,7 @@ def extract_facts(context: AssetExecutionContext, settings: FupinSettings) -> It
     gazetteer = load_gazetteer()
     places = PlaceIndex(gazetteer)
     with warehouse_step(context, settings) as paths, open_work(paths) as con:
-        stats = stages.extract_document_facts(con, catalog, places, gazetteer)
+        stats = stages.extract_document_facts(con, catalog, places, gazetteer, adopt=partition_outputs(paths))
         version = {"extraction_version": stages.extraction_version(catalog)}
         facts_meta = table_metadata(
             con, "extracted_facts", paths, stats=stats, order_by="source_file, start_offset", extra=version
@@ -46,7 +47,8 @@ def extract_facts(context: AssetExecutionContext, settings: FupinSettings) -> It
             con, "unclassified_mentions", paths, order_by="source_file, start_offset"
         )
     context.log.info(
-        f"extracted {stats.processed} documents ({stats.skipped} up to date): {stats.written} facts, "
+        f"extracted {stats.processed} documents ({stats.adopted} adopted from source partitions, "
+        f"{stats.skipped} up to date): {stats.written} facts, "
         f"{stats.rejected} documents failed"
     )
     yield MaterializeResult(asset_key="extracted_facts", metadata=facts_meta)

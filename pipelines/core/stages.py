@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from pipelines.core import cleaning, documents, extract, scrape, versioning
+from pipelines.core import cleaning, documents, extract, partitions, scrape, versioning
 from pipelines.core.documents import FileRead, read_present_file
 from pipelines.core.models import County, RawDocument, RejectedDocument
 from pipelines.core.tables import RAW_SCHEMA, RAW_TABLES
@@ -53,6 +53,7 @@ class StageStats:
     skipped: int = 0  # items already up to date
     removed: int = 0  # rows deleted because their source is gone or stale
     duplicates: int = 0  # documents recognised as copies of another
+    adopted: int = 0  # items taken from a partition's output instead of being worked on again
 
     def as_dict(self) -> dict[str, int]:
         return {k: v for k, v in asdict(self).items() if k != "stage"}
@@ -274,7 +275,9 @@ def _sources_rejections(raw_dir: Path, now: dt.datetime) -> list[dict[str, Any]]
     return [_rejection_row(scrape.SOURCES_FILE, "source", problem, digest, now) for problem in problems]
 
 
-def sync_raw_documents(con: duckdb.DuckDBPyConnection, raw_dir: str | os.PathLike[str]) -> StageStats:
+def sync_raw_documents(
+    con: duckdb.DuckDBPyConnection, raw_dir: str | os.PathLike[str], *, source: str | None = None
+) -> StageStats:
     """Mirror the raw dir into raw.raw_documents / raw.rejected_documents, decoding only new bytes.
 
     Each file is read once: the bytes hashed are the bytes decoded, so a rejection is recorded under
@@ -285,6 +288,8 @@ def sync_raw_documents(con: duckdb.DuckDBPyConnection, raw_dir: str | os.PathLik
     stats = StageStats("raw_documents")
     now = _now()
     present = {documents.relative_source_file(raw_dir, p): p for p in documents.iter_raw_files(raw_dir)}
+    if source is not None:  # one partition's files (pipelines/core/partitions.py)
+        present = {name: path for name, path in present.items() if partitions.source_of(name) == source}
 
     with _Transaction(con) as transaction:
         recorded = RecordedFiles.read(con)
@@ -296,7 +301,7 @@ def sync_raw_documents(con: duckdb.DuckDBPyConnection, raw_dir: str | os.PathLik
         readable = 0
         first_problem: FileRead | None = None
         doc_rows: list[dict[str, Any]] = []
-        rejections = _sources_rejections(raw_dir, now)
+        rejections = _sources_rejections(raw_dir, now) if source in (None, partitions.TOP_LEVEL) else []
 
         def flush() -> None:
             # Whatever was recorded before for new or changed files is stale: one set-based delete per
@@ -351,8 +356,21 @@ def _no_readable_file(raw_dir: Path, files: int, example: FileRead | None) -> st
 # --- cleaning ---------------------------------------------------------------------------------------
 
 
-def _clean_one(item: tuple[str, str, bool, str | None]) -> dict[str, Any]:
-    """Clean one document and find its county; runs in a worker process when there are many."""
+# What cleaning gives a document, besides its ids and fingerprint (columns of raw.cleaned_documents).
+CLEANED_FIELDS = (
+    "title", "published_date", "outlet", "author", "url", "is_work_report",
+    "county_code", "county_name", "clean_text", "char_count",
+)  # fmt: skip
+
+
+def _clean_one(item: tuple[str, str, bool, str | None] | dict[str, Any]) -> dict[str, Any]:
+    """Clean one document and find its county; runs in a worker process when there are many.
+
+    The result's "fields" are CLEANED_FIELDS, or None when no county was found. A dict item is a
+    result already (a document adopted from a partition's output) and is passed on as it is.
+    """
+    if isinstance(item, dict):
+        return item
     document_id, text, is_html, url = item
     places = _WORKER_CONTEXT["places"]
     try:
@@ -365,26 +383,48 @@ def _clean_one(item: tuple[str, str, bool, str | None]) -> dict[str, Any]:
         county = places.subject_county(cleaned.title, cleaned.text, cleaned.outlet, cleaned.page_header)
     except Exception as exc:
         return {"document_id": document_id, "error": ("place", _error_reason("finding the county", exc))}
-    return {
-        "document_id": document_id,
-        "cleaned": cleaned,
-        "county": county,
-        "fingerprint": documents.text_fingerprint(cleaned.text),
-        "url": url,
-    }
+    fields = None
+    if county is not None:
+        fields = {
+            "title": cleaned.title,
+            "published_date": cleaned.published_date,
+            "outlet": cleaned.outlet,
+            "author": cleaned.author,
+            "url": url,
+            "is_work_report": cleaned.is_work_report,
+            "county_code": county.code,
+            "county_name": county.name,
+            "clean_text": cleaned.text,
+            "char_count": len(cleaned.text),
+        }
+    fingerprint = documents.text_fingerprint(cleaned.text)
+    return {"document_id": document_id, "fingerprint": fingerprint, "fields": fields}
 
 
 def clean_documents(
-    con: duckdb.DuckDBPyConnection, places: Any, *, batch_size: int = BATCH_DOCUMENTS
+    con: duckdb.DuckDBPyConnection,
+    places: Any,
+    *,
+    batch_size: int = BATCH_DOCUMENTS,
+    adopt: Sequence[Path] = (),
 ) -> StageStats:
     """Clean new documents into raw.cleaned_documents; record copies in raw.duplicate_documents.
 
     Works through the pending documents in batches of batch_size, committing each: memory
-    stays flat in the corpus size, and a run killed midway keeps the batches it finished.
+    stays flat in the corpus size, and a run killed midway keeps the batches it finished. A document
+    that a partition output in `adopt` cleaned with this cleaner is taken from it, not cleaned again.
     """
     version = str(cleaning.CLEANER_VERSION)
     stats = StageStats("cleaned_documents")
     now = _now()
+    adoptable = partitions.gather(
+        con,
+        adopt,
+        "_adoptable_cleaned",
+        f"SELECT document_id, text_fingerprint, {', '.join(CLEANED_FIELDS)} "
+        "FROM {p}.raw.cleaned_documents WHERE cleaner_version = ?",
+        [version],
+    )
     with _Transaction(con) as transaction:
         stats.removed += _remove_stale_cleaning(con, version)
         canonical = """
@@ -419,8 +459,9 @@ def clean_documents(
         by_id = {
             document_id: (source_file, content_hash) for source_file, document_id, content_hash in pending
         }
-        batches = (_raw_texts(con, batch) for batch in _batches(pending, batch_size))
+        batches = (_raw_texts(con, batch, adoptable > 0) for batch in _batches(pending, batch_size))
         for results in map_in_batches(_clean_one, batches, len(pending), {"places": places}):
+            stats.adopted += sum(1 for result in results if result.get("adopted"))
             rows = _cleaning_rows(results, by_id, kept_by_fingerprint, version, now)
             # Documents rejected by an earlier run are tried again (the place index may have improved).
             _delete_in(
@@ -436,19 +477,46 @@ def clean_documents(
     return stats
 
 
-def _raw_texts(con: duckdb.DuckDBPyConnection, batch: Sequence[tuple[str, str, str]]) -> list[tuple]:
-    """The cleaning inputs of a batch of pending (source_file, document_id, content_hash) rows."""
+def _raw_texts(
+    con: duckdb.DuckDBPyConnection, batch: Sequence[tuple[str, str, str]], adopting: bool
+) -> list[tuple | dict[str, Any]]:
+    """The cleaning inputs of a batch of pending (source_file, document_id, content_hash) rows: the
+    raw text, or the finished result of a document adopted from a partition output."""
+    ids = [document_id for _, document_id, _ in batch]
+    adopted = _adopted_cleaning(con, ids) if adopting else {}
     rows = con.execute(
         f"SELECT source_file, document_id, raw_text, is_html, url FROM {RAW}.raw_documents "
         "WHERE source_file IN (SELECT unnest(?::VARCHAR[]))",
-        [[source_file for source_file, _, _ in batch]],
+        [[source_file for source_file, document_id, _ in batch if document_id not in adopted]],
     ).fetchall()
     by_file = {source_file: rest for source_file, *rest in rows}
     return [
-        (document_id, text, bool(is_html), url)
-        for source_file, *_ in batch
-        for document_id, text, is_html, url in [by_file[source_file]]
+        adopted[document_id]
+        if document_id in adopted
+        else (document_id, by_file[source_file][1], bool(by_file[source_file][2]), by_file[source_file][3])
+        for source_file, document_id, _ in batch
     ]
+
+
+def _adopted_cleaning(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Cleaning results, as _clean_one gives them, of the given documents in _adoptable_cleaned."""
+    cursor = con.execute(
+        "SELECT * FROM _adoptable_cleaned WHERE document_id IN (SELECT unnest(?::VARCHAR[])) "
+        "QUALIFY row_number() OVER (PARTITION BY document_id ORDER BY text_fingerprint) = 1",
+        [ids],
+    )
+    names = [column[0] for column in cursor.description]
+    adopted = {}
+    for values in cursor.fetchall():
+        row = dict(zip(names, values, strict=True))
+        fields = {name: row[name] for name in CLEANED_FIELDS}
+        adopted[row["document_id"]] = {
+            "document_id": row["document_id"],
+            "fingerprint": row["text_fingerprint"],
+            "fields": fields,
+            "adopted": True,
+        }
+    return adopted
 
 
 @dataclass(slots=True)
@@ -486,13 +554,11 @@ def _cleaning_rows(
                 }
             )
             continue
-        county: County | None = result["county"]
-        if county is None:
+        if result["fields"] is None:
             rows.rejections.append(
                 _rejection_row(source_file, "place", "no county named in the text", content_hash, now)
             )
             continue
-        cleaned = result["cleaned"]
         kept_by_fingerprint[fingerprint] = document_id
         rows.cleaned.append(
             {
@@ -500,16 +566,7 @@ def _cleaning_rows(
                 "source_file": source_file,
                 "content_hash": content_hash,
                 "text_fingerprint": fingerprint,
-                "title": cleaned.title,
-                "published_date": cleaned.published_date,
-                "outlet": cleaned.outlet,
-                "author": cleaned.author,
-                "url": result["url"],
-                "is_work_report": cleaned.is_work_report,
-                "county_code": county.code,
-                "county_name": county.name,
-                "clean_text": cleaned.text,
-                "char_count": len(cleaned.text),
+                **result["fields"],
                 "cleaner_version": version,
             }
         )
@@ -603,8 +660,13 @@ def fact_id(
     return _short_hash(document_id, metric_code, county_code, year, float(value), start)
 
 
-def _extract_one(item: tuple[str, str, bool, dt.date | None, County]) -> dict[str, Any]:
-    """Extract one document's facts; runs in a worker process when there are many documents."""
+def _extract_one(item: tuple[str, str, bool, dt.date | None, County] | dict[str, Any]) -> dict[str, Any]:
+    """Extract one document's facts; runs in a worker process when there are many documents.
+
+    A dict item is a result already (adopted from a partition's output) and is passed on as it is.
+    """
+    if isinstance(item, dict):
+        return item
     document_id, text, is_work_report, published, subject = item
     try:
         extraction = extract.extract_facts(
@@ -645,15 +707,19 @@ def extract_document_facts(
     gazetteer: Any,
     *,
     batch_size: int = BATCH_DOCUMENTS,
+    adopt: Sequence[Path] = (),
 ) -> StageStats:
     """Extract facts and unclassified mentions from cleaned documents not yet extracted.
 
     In batches of batch_size documents, each committed with its documents' state, as clean_documents.
+    A document that a partition output in `adopt` extracted from the same text with this extractor
+    and catalog gets that output's facts and mentions instead of being read again.
     """
     version = extraction_version(catalog)
     stats = StageStats("extracted_facts")
     now = _now()
     state = f"{STATE_SCHEMA}.extracted_documents"
+    adopting = _gather_extractions(con, adopt, version)
     with _Transaction(con) as transaction:
         # Orphans: documents no longer cleaned (file gone, changed, now a duplicate or rejected).
         for table in ("extracted_facts", "unclassified_mentions"):
@@ -686,9 +752,10 @@ def extract_document_facts(
         transaction.commit_and_continue()
 
         by_id = {p[0]: p for p in pending}
-        batches = (_cleaned_texts(con, batch, gazetteer) for batch in _batches(pending, batch_size))
+        batches = (_cleaned_texts(con, batch, gazetteer, adopting) for batch in _batches(pending, batch_size))
         context = {"catalog": catalog, "places": places}
         for results in map_in_batches(_extract_one, batches, len(pending), context):
+            stats.adopted += sum(1 for result in results if result.get("adopted"))
             ids = [result["document_id"] for result in results]
             # Facts are written with their document's state row: only a document extracted before has any.
             again = [i for i in ids if by_id[i][4]]
@@ -714,20 +781,83 @@ def extract_document_facts(
 
 
 def _cleaned_texts(
-    con: duckdb.DuckDBPyConnection, batch: Sequence[tuple[str, ...]], gazetteer: Any
-) -> list[tuple[str, str, bool, dt.date | None, County]]:
-    """The extraction inputs of a batch of pending (document_id, ...) rows."""
+    con: duckdb.DuckDBPyConnection, batch: Sequence[tuple[str, ...]], gazetteer: Any, adopting: bool
+) -> list[tuple[str, str, bool, dt.date | None, County] | dict[str, Any]]:
+    """The extraction inputs of a batch of pending (document_id, ...) rows, or the finished result
+    of a document adopted from a partition output."""
+    adopted = _adopted_extractions(con, batch) if adopting else {}
     rows = con.execute(
         f"SELECT document_id, clean_text, is_work_report, published_date, county_code, county_name "
         f"FROM {RAW}.cleaned_documents WHERE document_id IN (SELECT unnest(?::VARCHAR[]))",
-        [[document_id for document_id, *_ in batch]],
+        [[document_id for document_id, *_ in batch if document_id not in adopted]],
     ).fetchall()
     by_id = {document_id: rest for document_id, *rest in rows}
-    return [
-        (document_id, text, is_work_report, published, _subject(gazetteer, code, name))
-        for document_id, *_ in batch
-        for text, is_work_report, published, code, name in [by_id[document_id]]
-    ]
+    items: list[tuple[str, str, bool, dt.date | None, County] | dict[str, Any]] = []
+    for document_id, *_ in batch:
+        if document_id in adopted:
+            items.append(adopted[document_id])
+            continue
+        text, is_work_report, published, code, name = by_id[document_id]
+        items.append((document_id, text, is_work_report, published, _subject(gazetteer, code, name)))
+    return items
+
+
+def _gather_extractions(con: duckdb.DuckDBPyConnection, outputs: Sequence[Path], version: str) -> bool:
+    """Copy what partition outputs extracted with this version into temp tables; whether any."""
+    state = "{p}.pipeline_state.extracted_documents WHERE extraction_version = ?"
+    documents_done = partitions.gather(
+        con,
+        outputs,
+        "_adoptable_extracted",
+        f"SELECT document_id, text_fingerprint, fact_count, mention_count FROM {state}",
+        [version],
+    )
+    if not documents_done:
+        return False
+    for table in ("extracted_facts", "unclassified_mentions"):
+        partitions.gather(
+            con,
+            outputs,
+            f"_adoptable_{table}",
+            f"SELECT * FROM {{p}}.raw.{table} WHERE document_id IN (SELECT document_id FROM {state})",
+            [version],
+        )
+    return True
+
+
+def _adopted_extractions(
+    con: duckdb.DuckDBPyConnection, batch: Sequence[tuple[str, ...]]
+) -> dict[str, dict[str, Any]]:
+    """Results, as _extract_one gives them, of the pending documents a partition extracted from the
+    same text (same fingerprint)."""
+    wanted = [f"{document_id}:{fingerprint}" for document_id, _, _, fingerprint, *_ in batch]
+    found = con.execute(
+        "SELECT document_id, any_value(fact_count), any_value(mention_count) FROM _adoptable_extracted "
+        "WHERE document_id || ':' || text_fingerprint IN (SELECT unnest(?::VARCHAR[])) GROUP BY document_id",
+        [wanted],
+    ).fetchall()
+    ids = [document_id for document_id, _, _ in found]
+    adopted = {
+        document_id: {
+            "document_id": document_id,
+            "facts": [],
+            "mentions": [],
+            "counts": (fact_count, mention_count),  # as extracted, before the same fact read twice was merged
+            "adopted": True,
+        }
+        for document_id, fact_count, mention_count in found
+    }
+    for table, key in (("extracted_facts", "facts"), ("unclassified_mentions", "mentions")):
+        cursor = con.execute(
+            f"SELECT * FROM _adoptable_{table} WHERE document_id IN (SELECT unnest(?::VARCHAR[])) "
+            "ORDER BY document_id, start_offset, end_offset",
+            [ids],
+        )
+        names = [column[0] for column in cursor.description]
+        for values in cursor.fetchall():
+            row = dict(zip(names, values, strict=True))
+            adopted[row["document_id"]][key].append(row)
+    return adopted
 
 
 @dataclass(slots=True)
@@ -750,6 +880,7 @@ def _extraction_rows(
         if "error" in result:
             rows.rejections.append(_rejection_row(source_file, "extract", result["error"], content_hash, now))
             continue
+        counts = result.get("counts") or (len(result["facts"]), len(result["mentions"]))
         for fact in result["facts"]:
             row = _fact_row(fact, document_id, source_file, version)
             facts.setdefault(row["fact_id"], row)  # the same fact read twice is one fact
@@ -761,8 +892,8 @@ def _extraction_rows(
                 "document_id": document_id,
                 "extraction_version": version,
                 "text_fingerprint": fingerprint,
-                "fact_count": len(result["facts"]),
-                "mention_count": len(result["mentions"]),
+                "fact_count": counts[0],
+                "mention_count": counts[1],
                 "extracted_at": now,
             }
         )
@@ -890,3 +1021,22 @@ def validate_facts(
     (total,) = con.execute(f"SELECT count(*) FROM {RAW}.extracted_facts").fetchone()
     stats.skipped = int(total) - stats.processed
     return stats
+
+
+# --- partitions -------------------------------------------------------------------------------------
+
+
+def build_partition(
+    paths: Any, raw_dir: str | os.PathLike[str], source: str, catalog: Any, places: Any, gazetteer: Any
+) -> dict[str, StageStats]:
+    """Ingest, clean and extract one source's files into its partition output (partitions.py).
+
+    Independent of every other partition and of the working file: the whole-corpus stages adopt
+    what it wrote (clean_documents / extract_document_facts with adopt=partition_outputs(paths)).
+    """
+    with partitions.open_partition(paths, source) as con:
+        return {
+            "raw_documents": sync_raw_documents(con, raw_dir, source=source),
+            "cleaned_documents": clean_documents(con, places),
+            "extracted_facts": extract_document_facts(con, catalog, places, gazetteer),
+        }
