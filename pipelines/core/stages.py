@@ -119,10 +119,9 @@ def _delete_in(
     values = list(dict.fromkeys(values))
     if not values:
         return 0
-    (before,) = con.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone()
-    con.execute(f"DELETE FROM {schema}.{table} WHERE {column} IN (SELECT unnest(?::VARCHAR[]))", [values])
-    (after,) = con.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone()
-    return int(before - after)
+    sql = f"DELETE FROM {schema}.{table} WHERE {column} IN (SELECT unnest(?::VARCHAR[]))"
+    (deleted,) = con.execute(sql, [values]).fetchone()  # DuckDB answers a DELETE with its row count
+    return int(deleted)
 
 
 class _Transaction:
@@ -304,9 +303,12 @@ def sync_raw_documents(
         rejections = _sources_rejections(raw_dir, now) if source in (None, partitions.TOP_LEVEL) else []
 
         def flush() -> None:
-            # Whatever was recorded before for new or changed files is stale: one set-based delete per
-            # batch (a delete per file grows with the table and made large runs superlinear).
-            files = [row["source_file"] for row in (*doc_rows, *rejections)]
+            # Whatever was recorded before for changed files is stale: one set-based delete per batch
+            # (a delete per file grows with the table and made large runs superlinear), and none for
+            # files never recorded (a fresh run's deletes scanned the growing table every batch).
+            files = [
+                row["source_file"] for row in (*doc_rows, *rejections) if row["source_file"] in recorded.files
+            ]
             _delete_in(con, "raw_documents", "source_file", files)
             _delete_in(con, "rejected_documents", "source_file", files)
             stats.written += insert_rows(con, "raw_documents", doc_rows)
