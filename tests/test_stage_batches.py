@@ -153,3 +153,30 @@ def test_extraction_stopped_midway_keeps_its_finished_batches_and_resumes(
         assert (resumed.skipped, resumed.processed) == (4, 1)
         stages.validate_facts(con, catalog, gazetteer)
         assert snapshot(con) == one_batch
+
+
+def test_schema_check_finds_a_bad_judged_fact(tmp_path: Path, raw_dir: Path, reference: dict) -> None:
+    from dagster import AssetSelection, materialize
+
+    from pipelines.checks import validated_facts_match_schema
+    from pipelines.definitions import ALL_ASSETS, resources
+    from pipelines.resources import FupinSettings
+
+    with work_connection(tmp_path) as con:
+        run_stages(con, raw_dir, reference, documents=500, facts=50_000)
+        # a row the schema refuses, as if written by a broken validation (a county of no gazetteer)
+        con.execute("INSERT INTO raw.validated_facts SELECT * REPLACE ('999999' AS county_code, 'bad' "
+                    "AS fact_id) FROM raw.validated_facts LIMIT 1")  # fmt: skip
+        con.execute("INSERT INTO pipeline_state.last_validated_facts VALUES ('bad')")
+        (judged,) = con.execute("SELECT count(*) FROM pipeline_state.last_validated_facts").fetchone()
+    settings = FupinSettings(raw_dir=str(raw_dir), warehouse=str(tmp_path / "fupin.duckdb"))
+    result = materialize(
+        [*ALL_ASSETS, validated_facts_match_schema],
+        selection=AssetSelection.checks(validated_facts_match_schema),
+        resources=resources(settings),
+        raise_on_error=False,
+    )
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert not evaluation.passed
+    assert evaluation.metadata["failing_rows"].value == 1
+    assert evaluation.metadata["checked_rows"].value == judged

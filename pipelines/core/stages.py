@@ -662,14 +662,17 @@ def fact_id(
     return _short_hash(document_id, metric_code, county_code, year, float(value), start)
 
 
-def _extract_one(item: tuple[str, str, bool, dt.date | None, County] | dict[str, Any]) -> dict[str, Any]:
-    """Extract one document's facts; runs in a worker process when there are many documents.
+def _extract_one(
+    item: tuple[str, str, str, bool, dt.date | None, County] | dict[str, Any],
+) -> dict[str, Any]:
+    """Extract one document's facts and mentions as rows of their tables; runs in a worker process
+    when there are many documents (the rows are built there, not in the process writing them).
 
     A dict item is a result already (adopted from a partition's output) and is passed on as it is.
     """
     if isinstance(item, dict):
         return item
-    document_id, text, is_work_report, published, subject = item
+    document_id, source_file, text, is_work_report, published, subject = item
     try:
         extraction = extract.extract_facts(
             text,
@@ -681,11 +684,33 @@ def _extract_one(item: tuple[str, str, bool, dt.date | None, County] | dict[str,
         )
     except Exception as exc:
         return {"document_id": document_id, "error": _error_reason("extracting facts", exc)}
-    # Plain dicts cross the process boundary more cheaply than dataclasses.
+    facts = [_flat_dict(fact) for fact in extraction.facts]
+    mentions = [_flat_dict(mention) for mention in extraction.unclassified]
+    return _extraction_result(document_id, source_file, _WORKER_CONTEXT["version"], facts, mentions)
+
+
+def _extraction_result(
+    document_id: str,
+    source_file: str,
+    version: str,
+    facts: Sequence[dict[str, Any]],
+    mentions: Sequence[dict[str, Any]],
+    counts: tuple[int, int] | None = None,
+) -> dict[str, Any]:
+    """A document's fact and mention rows, each read twice kept once; counts = as extracted."""
+    fact_rows: dict[str, dict[str, Any]] = {}
+    for fact in facts:
+        row = _fact_row(fact, document_id, source_file, version)
+        fact_rows.setdefault(row["fact_id"], row)  # the same fact read twice is one fact
+    mention_rows: dict[str, dict[str, Any]] = {}
+    for mention in mentions:
+        row = _mention_row(mention, document_id, source_file)
+        mention_rows.setdefault(row["mention_id"], row)
     return {
         "document_id": document_id,
-        "facts": [_flat_dict(f) for f in extraction.facts],
-        "mentions": [_flat_dict(m) for m in extraction.unclassified],
+        "facts": list(fact_rows.values()),
+        "mentions": list(mention_rows.values()),
+        "counts": counts or (len(facts), len(mentions)),
     }
 
 
@@ -754,8 +779,11 @@ def extract_document_facts(
         transaction.commit_and_continue()
 
         by_id = {p[0]: p for p in pending}
-        batches = (_cleaned_texts(con, batch, gazetteer, adopting) for batch in _batches(pending, batch_size))
-        context = {"catalog": catalog, "places": places}
+        batches = (
+            _cleaned_texts(con, batch, gazetteer, adopting, version)
+            for batch in _batches(pending, batch_size)
+        )
+        context = {"catalog": catalog, "places": places, "version": version}
         for results in map_in_batches(_extract_one, batches, len(pending), context):
             stats.adopted += sum(1 for result in results if result.get("adopted"))
             ids = [result["document_id"] for result in results]
@@ -783,24 +811,29 @@ def extract_document_facts(
 
 
 def _cleaned_texts(
-    con: duckdb.DuckDBPyConnection, batch: Sequence[tuple[str, ...]], gazetteer: Any, adopting: bool
-) -> list[tuple[str, str, bool, dt.date | None, County] | dict[str, Any]]:
+    con: duckdb.DuckDBPyConnection,
+    batch: Sequence[tuple[str, ...]],
+    gazetteer: Any,
+    adopting: bool,
+    version: str,
+) -> list[tuple[str, str, str, bool, dt.date | None, County] | dict[str, Any]]:
     """The extraction inputs of a batch of pending (document_id, ...) rows, or the finished result
     of a document adopted from a partition output."""
-    adopted = _adopted_extractions(con, batch) if adopting else {}
+    adopted = _adopted_extractions(con, batch, version) if adopting else {}
     rows = con.execute(
         f"SELECT document_id, clean_text, is_work_report, published_date, county_code, county_name "
         f"FROM {RAW}.cleaned_documents WHERE document_id IN (SELECT unnest(?::VARCHAR[]))",
         [[document_id for document_id, *_ in batch if document_id not in adopted]],
     ).fetchall()
     by_id = {document_id: rest for document_id, *rest in rows}
-    items: list[tuple[str, str, bool, dt.date | None, County] | dict[str, Any]] = []
-    for document_id, *_ in batch:
+    items: list[tuple[str, str, str, bool, dt.date | None, County] | dict[str, Any]] = []
+    for document_id, source_file, *_ in batch:
         if document_id in adopted:
             items.append(adopted[document_id])
             continue
         text, is_work_report, published, code, name = by_id[document_id]
-        items.append((document_id, text, is_work_report, published, _subject(gazetteer, code, name)))
+        subject = _subject(gazetteer, code, name)
+        items.append((document_id, source_file, text, is_work_report, published, subject))
     return items
 
 
@@ -828,10 +861,11 @@ def _gather_extractions(con: duckdb.DuckDBPyConnection, outputs: Sequence[Path],
 
 
 def _adopted_extractions(
-    con: duckdb.DuckDBPyConnection, batch: Sequence[tuple[str, ...]]
+    con: duckdb.DuckDBPyConnection, batch: Sequence[tuple[str, ...]], version: str
 ) -> dict[str, dict[str, Any]]:
     """Results, as _extract_one gives them, of the pending documents a partition extracted from the
     same text (same fingerprint)."""
+    source_files = {document_id: source_file for document_id, source_file, *_ in batch}
     wanted = [f"{document_id}:{fingerprint}" for document_id, _, _, fingerprint, *_ in batch]
     found = con.execute(
         "SELECT document_id, any_value(fact_count), any_value(mention_count) FROM _adoptable_extracted "
@@ -839,16 +873,7 @@ def _adopted_extractions(
         [wanted],
     ).fetchall()
     ids = [document_id for document_id, _, _ in found]
-    adopted = {
-        document_id: {
-            "document_id": document_id,
-            "facts": [],
-            "mentions": [],
-            "counts": (fact_count, mention_count),  # as extracted, before the same fact read twice was merged
-            "adopted": True,
-        }
-        for document_id, fact_count, mention_count in found
-    }
+    rows: dict[str, dict[str, list[dict[str, Any]]]] = {i: {"facts": [], "mentions": []} for i in ids}
     for table, key in (("extracted_facts", "facts"), ("unclassified_mentions", "mentions")):
         cursor = con.execute(
             f"SELECT * FROM _adoptable_{table} WHERE document_id IN (SELECT unnest(?::VARCHAR[])) "
@@ -858,7 +883,19 @@ def _adopted_extractions(
         names = [column[0] for column in cursor.description]
         for values in cursor.fetchall():
             row = dict(zip(names, values, strict=True))
-            adopted[row["document_id"]][key].append(row)
+            rows[row["document_id"]][key].append(row)
+    adopted = {}
+    for document_id, fact_count, mention_count in found:
+        found_rows = rows[document_id]
+        result = _extraction_result(
+            document_id,
+            source_files[document_id],
+            version,
+            found_rows["facts"],
+            found_rows["mentions"],
+            counts=(fact_count, mention_count),  # as extracted, before a fact read twice was merged
+        )
+        adopted[document_id] = {**result, "adopted": True}
     return adopted
 
 
@@ -874,33 +911,25 @@ def _extraction_rows(
     results: Sequence[dict[str, Any]], by_id: dict[str, tuple[str, ...]], version: str, now: dt.datetime
 ) -> _ExtractionRows:
     rows = _ExtractionRows([], [], [], [])
-    facts: dict[str, dict[str, Any]] = {}
-    mentions: dict[str, dict[str, Any]] = {}
     for result in results:
         document_id = result["document_id"]
         _, source_file, content_hash, fingerprint, _ = by_id[document_id]
         if "error" in result:
             rows.rejections.append(_rejection_row(source_file, "extract", result["error"], content_hash, now))
             continue
-        counts = result.get("counts") or (len(result["facts"]), len(result["mentions"]))
-        for fact in result["facts"]:
-            row = _fact_row(fact, document_id, source_file, version)
-            facts.setdefault(row["fact_id"], row)  # the same fact read twice is one fact
-        for mention in result["mentions"]:
-            row = _mention_row(mention, document_id, source_file)
-            mentions.setdefault(row["mention_id"], row)
+        rows.facts += result["facts"]
+        rows.mentions += result["mentions"]
+        fact_count, mention_count = result["counts"]
         rows.done.append(
             {
                 "document_id": document_id,
                 "extraction_version": version,
                 "text_fingerprint": fingerprint,
-                "fact_count": counts[0],
-                "mention_count": counts[1],
+                "fact_count": fact_count,
+                "mention_count": mention_count,
                 "extracted_at": now,
             }
         )
-    rows.facts = list(facts.values())
-    rows.mentions = list(mentions.values())
     return rows
 
 
@@ -977,12 +1006,16 @@ def _mark_facts_to_judge(con: duckdb.DuckDBPyConnection, everything: bool) -> in
     return int(count)
 
 
-def _facts_to_judge(con: duckdb.DuckDBPyConnection, buckets: int) -> Iterator[pd.DataFrame]:
-    """The facts to judge, in `buckets` slices by a hash of fact_id: rows sharing an id share a slice."""
+def facts_in_slices(
+    con: duckdb.DuckDBPyConnection, facts: str, ids: str, total: int, batch_size: int = BATCH_FACTS
+) -> Iterator[pd.DataFrame]:
+    """The rows of the query `facts` whose fact_id is among the query `ids` (`total` of them), about
+    batch_size at a time: slices by a hash of fact_id, so rows sharing an id share a slice."""
+    buckets = max(1, -(-total // batch_size))
     for bucket in range(buckets):
         yield con.execute(
-            f"{_EXTRACTED} WHERE fact_id IN (SELECT fact_id FROM _facts_to_judge "
-            "WHERE hash(fact_id) % ? = ?) ORDER BY fact_id",
+            f"{facts} WHERE fact_id IN (SELECT fact_id FROM ({ids}) WHERE hash(fact_id) % ? = ?) "
+            "ORDER BY fact_id",
             [buckets, bucket],
         ).df()
 
@@ -1008,7 +1041,9 @@ def validate_facts(
             judged = "" if everything else " WHERE fact_id IN (SELECT fact_id FROM _facts_to_judge)"
             (removed,) = con.execute(f"DELETE FROM {RAW}.{table}{judged}").fetchone()
             stats.removed += 0 if everything else int(removed)
-        for facts in _facts_to_judge(con, buckets=max(1, -(-to_judge // batch_size))):
+        for facts in facts_in_slices(
+            con, _EXTRACTED, "SELECT fact_id FROM _facts_to_judge", to_judge, batch_size
+        ):
             valid, rejected = split_valid_facts(facts, catalog, county_codes)
             stats.processed += len(facts)
             stats.written += insert_rows(con, "validated_facts", valid[FACT_COLUMNS])
