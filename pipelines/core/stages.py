@@ -491,11 +491,9 @@ def _raw_texts(
         "WHERE source_file IN (SELECT unnest(?::VARCHAR[]))",
         [[source_file for source_file, document_id, _ in batch if document_id not in adopted]],
     ).fetchall()
-    by_file = {source_file: rest for source_file, *rest in rows}
+    by_file = {source_file: (text, bool(is_html), url) for source_file, _, text, is_html, url in rows}
     return [
-        adopted[document_id]
-        if document_id in adopted
-        else (document_id, by_file[source_file][1], bool(by_file[source_file][2]), by_file[source_file][3])
+        adopted[document_id] if document_id in adopted else (document_id, *by_file[source_file])
         for source_file, document_id, _ in batch
     ]
 
