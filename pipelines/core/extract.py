@@ -45,7 +45,10 @@ EXTRACTOR_VERSION = source_version(
 _PARAGRAPH = re.compile(r"[^\n]+")
 _SENTENCE = re.compile(r"[^。！？!?]+[。！？!?]*")
 # Clause breaks: commas, semicolons, colons and parentheses, but not a thousands separator (12,346).
-_CLAUSE_BREAK = re.compile(r"(?<!\d),|,(?!\d{3}(?!\d))|[，;；:：()（）]")
+# Speed: the pattern opens with the class of break characters, so `re` skips to the next one in C;
+# the thousands separator is then ruled out behind it (a lookbehind in front, or a choice of
+# alternatives, made it try the whole pattern at every character: ~4x slower).
+_CLAUSE_BREAK = re.compile(r"[,，;；:：()（）](?<!\d,(?=\d{3}(?!\d)))")
 # What may stand between two numbers of one run: nothing or an enumeration mark (two runs joined by
 # a from–to verb merge: catalog.cues.from_to_gap).
 # The words that join the members of a list: 3148户、10284人 / 贫困村和贫困户

@@ -28,7 +28,8 @@ _FIVE_YEAR_PLANS = {"十一五": 2006, "十二五": 2011, "十三五": 2016, "�
 # Speed: each pattern starts with a literal or a choice of literals (never an optional group or a
 # lookbehind), so `re` skips in C to the next place it can match instead of trying the pattern at
 # every character. Hence the year's "no digit before" test sits after it, as a five-wide
-# lookbehind, and the optional 自/从 of "since" is taken from the text in find_time_expressions.
+# lookbehind, and an optional character in front (自/从 of "since", the opening quote of a plan)
+# is taken from the text in find_time_expressions (_OPTIONAL_BEFORE).
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("range", re.compile(rf"{_Y}\s*年?\s*[-~～—–至到]\s*{_Y}\s*年(?:度|间|期间)?")),
     ("since", re.compile(rf"{_Y}\s*年(?:底|末|初)?\s*(?:以来|来|至今)")),
@@ -42,14 +43,16 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         "point",
         re.compile(rf"{_Y}(?<!\d{{5}})\s*(?:年(?:底|末|度|初|前|上半年|下半年)?|-\d{{1,2}}-\d{{1,2}})"),
     ),
-    ("plan_period", re.compile(r"[“\"]?(十一五|十二五|十三五|十四五)[”\"]?(?:期间|时期|以来)?")),
+    ("plan_period", re.compile(r"(十一五|十二五|十三五|十四五)[”\"]?(?:期间|时期|以来)?")),
     ("now", re.compile(f"{_NOW_WORDS}|{_YEARS_SINCE}")),
     ("last_year", re.compile(r"去年|上一年|过去一年|过去的一年")),
 ]
 # A government work report is delivered early in the year and reviews the one before: its 一年来
 # is the year before, too.
 _WORK_REPORT_LAST_YEAR = re.compile(r"一年来")
-_SINCE_FROM = "自从"  # an optional 自 / 从 right before a "since" year belongs to the expression
+# A character that may stand right before an expression and then belongs to it: 自 / 从 before a
+# "since" year, an opening quote before a plan ("十三五"期间).
+_OPTIONAL_BEFORE = {"since": "自从", "plan_period": "“\""}
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,10 +123,11 @@ def find_time_expressions(text: str, pub_year: int | None, *, work_report: bool 
     reviewed_year = pub_year - 1 if work_report and pub_year is not None else pub_year
     for kind, pattern in patterns:
         previous_end = 0
+        optional_before = _OPTIONAL_BEFORE.get(kind)
         for m in pattern.finditer(text):
             start = m.start()
-            if kind == "since" and start - 1 >= previous_end and text[start - 1 : start] in _SINCE_FROM:
-                start -= 1  # what (?:自|从)? in front of the pattern would have taken
+            if optional_before and start - 1 >= previous_end and text[start - 1] in optional_before:
+                start -= 1  # what an optional [自从]? in front of the pattern would have taken
             previous_end = m.end()
             if taken.overlaps(start, m.end()):
                 continue
