@@ -25,6 +25,7 @@ from typing import Any
 from pipelines.core.catalog import Catalog, Metric
 from pipelines.core.mentions import NumberMention, mention_finder
 from pipelines.core.models import County, Extraction, Fact, Mention, PlaceMention
+from pipelines.core.patterns import never_matches
 from pipelines.core.places import PlaceIndex, PlacesInText
 from pipelines.core.timeexpr import TimeExpr, find_time_expressions
 from pipelines.core.versioning import source_version
@@ -37,18 +38,23 @@ EXTRACTOR_VERSION = source_version(
     "numbers",
     "timeexpr",
     "catalog",
+    "patterns",
     "places",
     "gazetteer",
     data_files=("gazetteer.csv", "place_aliases.csv"),
 )
 
 _PARAGRAPH = re.compile(r"[^\n]+")
-_SENTENCE = re.compile(r"[^。！？!?]+[。！？!?]*")
+_SENTENCE_ENDS = "。！？!?"
+_SENTENCE = re.compile(f"[^{_SENTENCE_ENDS}]+[{_SENTENCE_ENDS}]*")
 # Clause breaks: commas, semicolons, colons and parentheses, but not a thousands separator (12,346).
 # Speed: the pattern opens with the class of break characters, so `re` skips to the next one in C;
 # the thousands separator is then ruled out behind it (a lookbehind in front, or a choice of
 # alternatives, made it try the whole pattern at every character: ~4x slower).
-_CLAUSE_BREAK = re.compile(r"[,，;；:：()（）](?<!\d,(?=\d{3}(?!\d)))")
+_BREAKS = ",，;；:：()（）"
+_CLAUSE_BREAK = re.compile(rf"[{_BREAKS}](?<!\d,(?=\d{{3}}(?!\d)))")
+# What stands at either edge of a clause (or a clause's last character: a sentence's end)
+_CLAUSE_EDGES = _BREAKS + _SENTENCE_ENDS + "\n"
 # What may stand between two numbers of one run: nothing or an enumeration mark (two runs joined by
 # a from–to verb merge: catalog.cues.from_to_gap).
 # The words that join the members of a list: 3148户、10284人 / 贫困村和贫困户
@@ -62,7 +68,9 @@ _RESPECTIVELY = "分别"
 NUMBER, RUN_MEMBER = "◆", "◇"
 
 
-@dataclass(frozen=True, slots=True)
+# The reader's own records are plain (not frozen) dataclasses: a frozen one's __init__ sets every
+# field through object.__setattr__, and these are made per clause and per number.
+@dataclass(slots=True)
 class _Span:
     start: int
     end: int
@@ -90,10 +98,21 @@ class _Document:
     pub_year: int | None
     places: list[PlaceMention]  # sorted by start
     gazetteer: Any  # resolves another county named in the text to its full record
+    catalog: Catalog
     place_starts: list[int] = field(init=False)
+    # scopes read in this report, as the cues see them (_prepare); within one report the same words
+    # are read again for each number of a clause, and a lone number's scope is its clause's
+    prepared: dict[str, str] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "place_starts", [p.start for p in self.places])
+
+    def prepare(self, words: str) -> str:
+        """_prepare(words), once per distinct words in the report."""
+        done = self.prepared.get(words)
+        if done is None:
+            done = self.prepared[words] = _prepare(words, self.catalog)
+        return done
 
     def places_between(self, start: int, end: int) -> list[PlaceMention]:
         """The places starting in [start, end), by bisection: a scan per clause grew with the
@@ -133,7 +152,9 @@ def extract_facts(
         place_mentions = found_places.mentions
     else:
         place_mentions = places.find_places(text) if places is not None else []
-    doc = _Document(text, subject, pub_year, place_mentions, places.gazetteer if places is not None else None)
+    doc = _Document(
+        text, subject, pub_year, place_mentions, places.gazetteer if places is not None else None, catalog
+    )
     seen: set[tuple[str, str, float]] = set()
     mention_iter = iter(mentions)
     pending = next(mention_iter, None)
@@ -460,9 +481,10 @@ class _SentenceReading:
     last_end_year: dict[str, tuple[int | None, int | None]] = field(
         default_factory=lambda: {"from": (None, None), "to": (None, None)}
     )
+    area_words: _AreaWords | None = None  # the sentence's, when found once for all its clauses
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _ClauseContext:
     """How one clause is read: whose its figures are, what governs them, what they break down."""
 
@@ -486,17 +508,17 @@ def _extract_sentence(
     text = doc.text
     sentence_text = text[sentence.start : sentence.end].strip()
     clauses = _clauses(text, sentence)
-    quiet_times = [
-        t
-        for t in times
-        if not any(
-            c.start <= t.start < c.end and any(c.start <= m.start < c.end for m in mentions) for c in clauses
-        )
-    ]
+    # the mentions of each clause, as a slice of `mentions` (sorted by start): (first, stop)
+    starts = [m.start for m in mentions]
+    in_clauses = [(bisect_left(starts, c.start), bisect_left(starts, c.end)) for c in clauses]
+    counting = [c for c, (first, stop) in zip(clauses, in_clauses, strict=True) if stop > first]
+    quiet_times = [t for t in times if not any(c.start <= t.start < c.end for c in counting)]
     state = _SentenceReading()
+    if _area_words_by_sentence(catalog):
+        state.area_words = _area_words(catalog, text, sentence.start, sentence.end, sliced=False)
     opening = _first_clause_with_words(text, clauses, catalog)
-    for index, clause in enumerate(clauses):
-        items = [_Item(m) for m in mentions if clause.start <= m.start < clause.end]
+    for index, (clause, (first, stop)) in enumerate(zip(clauses, in_clauses, strict=True)):
+        items = [_Item(m) for m in mentions[first:stop]]
         context = _read_clause(doc, catalog, clause, items, mentions, state, opening)
         if not items:
             state.previous_scope = text[clause.start : clause.end]
@@ -544,11 +566,15 @@ def _read_clause(
         total is not None and _is_place_list(doc, clause, mentions)
     ):
         parent = total  # 全市贫困人口11662人(康平7418人、新民1854人) / …,其中康平7418人,新民1854人
-    place_here = _place_in(doc, catalog, clause.start, clause.end)
-    only_wider = (not items and _only_names_wider_area(clause_text, catalog)) or (
-        clause.start == subject_clause_start and _opens_with_wider_area(clause_text, catalog)
-    )
-    if parent is None and place_here is not None and (place_here[0] != "wider" or only_wider):
+    place_here = _place_in(doc, catalog, clause.start, clause.end, state.area_words)
+    if (
+        parent is None
+        and place_here is not None
+        and (
+            place_here[0] != "wider"
+            or _wider_area_owns_sentence(clause, clause_text, items, subject_clause_start, catalog)
+        )
+    ):
         # a county or village named in a clause owns the rest of its sentence; a wider area, its
         # clause, or the sentence when the clause only names it (在全省,…); the counties of a
         # breakdown, only their own figures
@@ -587,17 +613,17 @@ def _claim(
 ) -> tuple[_Claim, str] | None:
     """The metric that claims a number, with the scope it was read in; None if no metric does."""
     text, unit = doc.text, item.mention.unit
-    scope = _prepare(_scope(text, clause, items, item, catalog, governing=context.governing), catalog)
+    scope = doc.prepare(_scope(text, clause, items, item, catalog, governing=context.governing))
     scope = _respective_reading(scope, items, item, catalog)
     if item.run == items[-1].run and following is not None:
-        scope += _purpose(text, following, catalog)
-    clause_scope = _prepare(_clause_scope(text, clause, items, item), catalog)
+        scope += _purpose(doc, following, catalog)
+    clause_scope = doc.prepare(_clause_scope(text, clause, items, item))
     claim = _classify(scope, clause_scope, unit, catalog)
     previous = state.previous_scope
     if claim is None and previous and _leans_on_previous(text, clause, items, item, catalog):
         # the clauses are read as one, so cues may span them (贫困人口3.6万人,…减少到1200人)
-        carried = _prepare(_scope(text, clause, items, item, catalog, prefix=previous), catalog)
-        claim = _classify(carried, _prepare(previous, catalog) + clause_scope, unit, catalog)
+        carried = doc.prepare(_scope(text, clause, items, item, catalog, prefix=previous))
+        claim = _classify(carried, doc.prepare(previous) + clause_scope, unit, catalog)
         if claim is not None:
             return _Claim(claim.metric, claim.rule + "+carry_over"), carried
     if claim is None:
@@ -652,10 +678,20 @@ def _add_facts(
         )
 
 
-def _purpose(text: str, following: _Span, catalog: Catalog) -> str:
+def _purpose(doc: _Document, following: _Span, catalog: Catalog) -> str:
     """The next clause when it says what this clause's figure was for (…,实施产业扶贫项目216个)."""
-    words = text[following.start : following.end]
-    return _prepare(words, catalog) if catalog.cues.purpose_opening.match(words) else ""
+    words = doc.text[following.start : following.end]
+    return doc.prepare(words) if catalog.cues.purpose_opening.match(words) else ""
+
+
+def _wider_area_owns_sentence(
+    clause: _Span, clause_text: str, items: list[_Item], subject_clause_start: int, catalog: Catalog
+) -> bool:
+    """The wider area a clause names is the place of its sentence: the clause only names it, or it
+    opens the sentence as its subject. (Asked only of a clause whose last place is a wider area.)"""
+    return (not items and _only_names_wider_area(clause_text, catalog)) or (
+        clause.start == subject_clause_start and _opens_with_wider_area(clause_text, catalog)
+    )
 
 
 def _only_names_wider_area(clause_text: str, catalog: Catalog) -> bool:
@@ -768,43 +804,108 @@ def _add_unclassified(result: Extraction, mention: NumberMention, sentence: str)
 # ---------------------------------------------------------------- places
 
 
-def _place_in(doc: _Document, catalog: Catalog, start: int, end: int) -> tuple[str, County | None] | None:
-    """The last place a clause names: ("county", County), ("wider", None) for a prefecture,
-    province or the country, ("sub", None) for a township or village, ("own", subject)."""
-    candidates: list[tuple[int, str, County | None]] = []
-    places_here = doc.places_between(start, end)
-    for place in places_here:
-        if place.level == "county":
-            candidates.append((place.start, "county", _county_of(doc, place)))
-        else:
-            candidates.append((place.start, "wider", None))
-    segment = doc.text[start:end]
-    for m in catalog.cues.wider_area.finditer(segment):
-        if not _is_own_wider_word(doc.subject, m.group(0)):
-            candidates.append((start + m.start(), "wider", None))
-    for m in catalog.cues.own_area.finditer(segment):
-        candidates.append((start + m.start(), "own", doc.subject))
-    for position in _sub_county_places(catalog, segment, start, places_here):
-        candidates.append((position, "sub", None))
-    if not candidates:
-        return None
-    _, kind, county = max(candidates, key=lambda c: c[0])
-    return kind, county
+@dataclass(slots=True)
+class _AreaWords:
+    """Where the words that name an area stand in a stretch of text (cues.yaml wider_area,
+    own_area, sub_county_area): start offsets in the report's text, ascending."""
+
+    wider: list[int]
+    wider_words: list[str]
+    own: list[int]
+    sub: list[int]  # sub_county_area.words: 全村, 该镇 …
+    suffix: list[int]  # a suffix (村, 镇 …), before the common-noun and county-name tests
 
 
-def _sub_county_places(catalog: Catalog, segment: str, offset: int, places: list[PlaceMention]) -> list[int]:
-    """Positions of townships and villages named in a segment (明月镇, 福利村, 全村)."""
+def _area_words(catalog: Catalog, text: str, start: int, end: int, *, sliced: bool = True) -> _AreaWords:
+    """The area words of text[start:end]. `sliced`: read as a string of its own (a lookaround
+    stops at its edges); otherwise in place, for a stretch whose edges no area word can cross."""
     cues = catalog.cues
-    found = [offset + m.start() for m in cues.sub_county_words.finditer(segment)]
-    for m in cues.sub_county_suffix.finditer(segment):
-        position = offset + m.start()
+    segment, pos, endpos, offset = (
+        (text[start:end], 0, end - start, start) if sliced else (text, start, end, 0)
+    )
+    wider = list(cues.wider_area.finditer(segment, pos, endpos))
+    return _AreaWords(
+        wider=[offset + m.start() for m in wider],
+        wider_words=[m.group(0) for m in wider],
+        own=[offset + m.start() for m in cues.own_area.finditer(segment, pos, endpos)],
+        sub=[offset + m.start() for m in cues.sub_county_words.finditer(segment, pos, endpos)],
+        suffix=[offset + m.start() for m in cues.sub_county_suffix.finditer(segment, pos, endpos)],
+    )
+
+
+_AREA_WORD_CUES = ("wider_area", "own_area", "sub_county_words", "sub_county_suffix")
+_AREA_WORDS_BY_SENTENCE: dict[str, bool] = {}
+
+
+def _area_words_by_sentence(catalog: Catalog) -> bool:
+    """Whether a sentence's area words may be found once for all its clauses: no area word (nor
+    its lookarounds) can match a character that ends a clause, so none crosses a clause's edge
+    and each clause has the matches it has read alone (decided once per catalog version)."""
+    known = _AREA_WORDS_BY_SENTENCE.get(catalog.version)
+    if known is None:
+        known = _AREA_WORDS_BY_SENTENCE[catalog.version] = all(
+            never_matches(getattr(catalog.cues, name), _CLAUSE_EDGES) for name in _AREA_WORD_CUES
+        )
+    return known
+
+
+def _place_in(
+    doc: _Document, catalog: Catalog, start: int, end: int, words: _AreaWords | None = None
+) -> tuple[str, County | None] | None:
+    """The last place a clause names: ("county", County), ("wider", None) for a prefecture,
+    province or the country, ("sub", None) for a township or village, ("own", subject).
+
+    `words`: the area words of the clause's sentence, when they were found once for all its
+    clauses (see _area_words_by_sentence); otherwise the stretch is searched here."""
+    places_here = doc.places_between(start, end)
+    if words is None:
+        words = _area_words(catalog, doc.text, start, end)
+    # the candidate standing last; at one position the first kind in this order wins
+    best: tuple[int, str, County | None] | None = None
+    if places_here:
+        place = places_here[-1]
+        best = (
+            (place.start, "county", _county_of(doc, place))
+            if place.level == "county"
+            else (place.start, "wider", None)
+        )
+    for i in _indexes_between(words.wider, start, end):
+        if not _is_own_wider_word(doc.subject, words.wider_words[i]):
+            if best is None or words.wider[i] > best[0]:
+                best = (words.wider[i], "wider", None)
+            break
+    for i in _indexes_between(words.own, start, end):
+        if best is None or words.own[i] > best[0]:
+            best = (words.own[i], "own", doc.subject)
+        break
+    sub = _last_sub_county_place(catalog, doc.text, words, start, end, places_here)
+    if sub is not None and (best is None or sub > best[0]):
+        best = (sub, "sub", None)
+    return (best[1], best[2]) if best is not None else None
+
+
+def _indexes_between(starts: list[int], start: int, end: int) -> range:
+    """The indexes of the offsets in [start, end), last first."""
+    return range(bisect_left(starts, end) - 1, bisect_left(starts, start) - 1, -1)
+
+
+def _last_sub_county_place(
+    catalog: Catalog, text: str, words: _AreaWords, start: int, end: int, places: list[PlaceMention]
+) -> int | None:
+    """Where the last township or village named in text[start:end] stands (明月镇, 福利村, 全村)."""
+    last = next((words.sub[i] for i in _indexes_between(words.sub, start, end)), None)
+    common_before = catalog.cues.sub_county_common_before
+    for i in _indexes_between(words.suffix, start, end):
+        position = words.suffix[i]
+        if last is not None and position < last:
+            break
         if any(p.start <= position < p.end for p in places):
             continue  # 镇 of 镇赉县, 乡 of 乡宁县: part of a county's name
-        before = segment[max(0, m.start() - 4) : m.start()]
-        if any(before[-k:] in cues.sub_county_common_before for k in range(1, len(before) + 1)):
+        before = text[max(start, position - 4) : position]
+        if any(before[-k:] in common_before for k in range(1, len(before) + 1)):
             continue
-        found.append(position)
-    return found
+        return position
+    return last
 
 
 def _is_own_wider_word(subject: County | None, word: str) -> bool:

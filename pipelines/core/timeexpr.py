@@ -52,7 +52,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 _WORK_REPORT_LAST_YEAR = re.compile(r"一年来")
 # A character that may stand right before an expression and then belongs to it: 自 / 从 before a
 # "since" year, an opening quote before a plan ("十三五"期间).
-_OPTIONAL_BEFORE = {"since": "自从", "plan_period": "“\""}
+_OPTIONAL_BEFORE = {"since": "自从", "plan_period": '“"'}
 
 
 @dataclass(frozen=True, slots=True)
