@@ -613,6 +613,11 @@ def _claim(
 ) -> tuple[_Claim, str] | None:
     """The metric that claims a number, with the scope it was read in; None if no metric does."""
     text, unit = doc.text, item.mention.unit
+    parent = context.parent
+    if not catalog.metrics_by_unit.get(unit) and (
+        parent is None or not _is_place_part(doc, clause, item, parent[0])
+    ):
+        return None  # no metric counts in its unit (次, 个 of a count) and it breaks down no total
     scope = doc.prepare(_scope(text, clause, items, item, catalog, governing=context.governing))
     scope = _respective_reading(scope, items, item, catalog)
     if item.run == items[-1].run and following is not None:
@@ -628,7 +633,6 @@ def _claim(
             return _Claim(claim.metric, claim.rule + "+carry_over"), carried
     if claim is None:
         claim = _own_figure_after_total(scope, clause_scope, unit, catalog, context.total)
-    parent = context.parent
     if claim is None and parent is not None and _is_place_part(doc, clause, item, parent[0]):
         # 全市贫困人口11662人(康平7418人、新民1854人): a breakdown by county of the number before it
         return _Claim(parent[1].metric, parent[1].rule + "+breakdown"), scope
