@@ -7,7 +7,7 @@ match becomes a `NumberMention` with its value already in the canonical unit.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from pipelines.core.catalog import Catalog, UnitDef
@@ -22,7 +22,9 @@ from pipelines.core.numbers import (
 )
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass's __init__ sets each field through object.__setattr__, and a
+# report has a mention every few dozen characters. Nothing changes one after it is made.
+@dataclass(slots=True)
 class NumberMention:
     start: int  # offsets of the whole phrase (qualifiers, number, multiplier, unit)
     end: int
@@ -69,6 +71,10 @@ class MentionFinder:
     qualifiers_before: tuple[tuple[int, frozenset[str]], ...] | None = None
     # a noun unit, then a number with a multiplier and no unit (贫困人口3.6万); see units.yaml in_scope
     bare_multiplier: re.Pattern[str] | None = None
+    # surface -> (definition, _noun_after_modifier, _noun_before) of its definitions with nouns
+    noun_readers: dict[str, tuple[tuple[UnitDef, re.Pattern[str], re.Pattern[str]], ...]] = field(
+        default_factory=dict
+    )
 
     def find(self, text: str) -> list[NumberMention]:
         found = self._find_with_units(text)
@@ -121,54 +127,61 @@ class MentionFinder:
         return found
 
     def _mention(self, text: str, m: re.Match[str], start: int, qb: str | None) -> NumberMention | None:
-        digits = m.group("num")
+        digits, surface, mult, qa1, qa2, qa3 = m.group("num", "unit", "mult", "qa1", "qa2", "qa3")
+        number_start, end = m.start("num"), m.end()
         is_chinese = not digits[0].isascii()
         if is_chinese and not _plausible_chinese_count(text, m, start):
             return None
-        try:
-            base = parse_number(digits)
-        except ValueError:
-            return None
-        surface = m.group("unit")
-        unit_def = self._unit_for(surface, text, m.end("unit"), m.start("num"))
-        multiplier = self.multipliers.get(m.group("mult") or "", 1.0)
-        qualifier = qb or m.group("qa1") or m.group("qa2") or m.group("qa3")
+        if digits[0].isdigit() and not is_chinese:
+            # the pattern matched an Arabic number (ARABIC_NUMBER): what parse_arabic would return
+            base = float(digits.replace(",", ""))
+        else:
+            try:
+                base = parse_number(digits)
+            except ValueError:
+                return None
+        unit_def = self._unit_for(surface, text, m.end("unit"), number_start)
+        multiplier = self.multipliers.get(mult or "", 1.0)
+        qualifier = qb or qa1 or qa2 or qa3
         sign = 1.0
-        if not is_chinese and start == m.start("num") and negative_sign_before(text, start):
+        if not is_chinese and start == number_start and negative_sign_before(text, start):
             sign, start = -1.0, start - 1  # -5%: the minus is part of the phrase
         return NumberMention(
-            start=start,
-            end=m.end(),
-            number_start=m.start("num"),
-            scope_end=m.start("unit") if unit_def.in_scope else m.end(),
-            value=_round(sign * base * multiplier * unit_def.factor),
-            unit=unit_def.unit,
-            surface_unit=(m.group("mult") or "") + surface,
-            qualifier=qualifier,
-            phrase=text[start : m.end()],
+            start,
+            end,
+            number_start,
+            m.start("unit") if unit_def.in_scope else end,  # scope_end
+            _round(sign * base * multiplier * unit_def.factor),
+            unit_def.unit,
+            (mult or "") + surface,
+            qualifier,
+            text[start:end],
         )
 
     def _unit_for(self, surface: str, text: str, unit_end: int, number_start: int) -> UnitDef:
         candidates = self.units[surface]
         if len(candidates) == 1 and not candidates[0].nouns:
             return candidates[0]  # what the loops below come to, for most units (元, 户, %)
+        readers = self.noun_readers[surface]
         following = text[unit_end : unit_end + 8]
-        for unit_def in candidates:
-            if unit_def.nouns and following.startswith(unit_def.nouns):
+        for unit_def, _, _ in readers:
+            if following.startswith(unit_def.nouns):
                 return unit_def
-        for unit_def in candidates:
+        for unit_def, noun_after_modifier, _ in readers:
             # 8个整村推进贫困村: a few words may qualify the noun between the measure word and it
-            if unit_def.nouns and _noun_after_modifier(unit_def.nouns).match(text, unit_end):
+            if noun_after_modifier.match(text, unit_end):
                 return unit_def
         preceding = text[max(0, number_start - 12) : number_start]
-        for unit_def in candidates:
-            if unit_def.nouns and _noun_before(unit_def.nouns).search(preceding):
+        for unit_def, _, noun_before in readers:
+            if noun_before.search(preceding):
                 return unit_def
         return next(u for u in candidates if not u.nouns)
 
 
 def _round(value: float) -> float:
     # 1.2 * 10000 is 11999.999999999998 in floating point; reports never carry 9 significant decimals
+    if value.is_integer() and -1e9 < value < 1e9:
+        return value  # what the round trip below gives back for a whole number of up to 9 digits
     return float(f"{value:.9g}")
 
 
@@ -223,6 +236,10 @@ def _build_finder(catalog: Catalog) -> MentionFinder:
     )
     qualifiers = catalog.cues.qualifier_before
     finder_units = {k: tuple(v) for k, v in units.items()}
+    noun_readers = {
+        surface: tuple((u, _noun_after_modifier(u.nouns), _noun_before(u.nouns)) for u in defs if u.nouns)
+        for surface, defs in finder_units.items()
+    }
     bare_multiplier = _bare_multiplier_pattern(catalog, unit_alt, mult_alt)
     if any(_NUMERAL_CHAR.search(q) for q in qualifiers):
         # A qualifier that could also be part of a number: let the regex sort it out (slower).
@@ -234,6 +251,7 @@ def _build_finder(catalog: Catalog) -> MentionFinder:
             units=finder_units,
             multipliers=catalog.multipliers,
             bare_multiplier=bare_multiplier,
+            noun_readers=noun_readers,
         )
     # Speed: a pattern that starts with a character class lets `re` skip to the next digit in C;
     # an optional qualifier (or a lookbehind) in front makes it try the whole pattern at every
@@ -254,6 +272,7 @@ def _build_finder(catalog: Catalog) -> MentionFinder:
         multipliers=catalog.multipliers,
         qualifiers_before=tuple((n, frozenset(by_length[n])) for n in sorted(by_length, reverse=True)),
         bare_multiplier=bare_multiplier,
+        noun_readers=noun_readers,
     )
 
 
