@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 import schemas
+from pipelines.core.patterns import with_start_filter
 
 SCHEMAS_DIR = Path(schemas.__file__).resolve().parent
 
@@ -158,9 +159,10 @@ class Catalog:
 
 def _compile(pattern: str, where: str) -> re.Pattern[str]:
     try:
-        return re.compile(pattern)
+        compiled = re.compile(pattern)
     except re.error as exc:
         raise CatalogError(f"{where}: invalid regular expression {pattern!r}: {exc}") from exc
+    return with_start_filter(compiled)  # the same matches, found faster (see patterns.py)
 
 
 def _read_yaml(path: Path) -> dict:
