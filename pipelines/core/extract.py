@@ -373,6 +373,8 @@ def _governing_prefix(head: str, catalog: Catalog) -> str:
 def _is_verbless(words: str, catalog: Catalog) -> bool:
     """Only nouns (with a short modifier: 同迁户), filler words and dates: a list member that takes
     its verb from the list's head. A status word of any metric is a verb of its own."""
+    if not words:
+        return True  # (what the tests below come to: a clause that opens with its number)
     rest = catalog.cues.counted_noun.sub("＃", _without_dates(words))
     if catalog.status_word.search(rest):
         return False
@@ -519,14 +521,17 @@ def _extract_sentence(
     opening = _first_clause_with_words(text, clauses, catalog)
     for index, (clause, (first, stop)) in enumerate(zip(clauses, in_clauses, strict=True)):
         items = [_Item(m) for m in mentions[first:stop]]
-        context = _read_clause(doc, catalog, clause, items, mentions, state, opening)
-        if not items:
+        context = _read_clause(doc, catalog, clause, items, state, opening)
+        if context is None:
             state.previous_scope = text[clause.start : clause.end]
             continue
         following = clauses[index + 1] if index + 1 < len(clauses) else None
         for item in items:
-            claimed = _claim(doc, catalog, clause, items, item, context, state, following)
-            if claimed is None or context.plan:
+            # a plan's figures are no facts, whatever metric would claim them
+            claimed = (
+                None if context.plan else _claim(doc, catalog, clause, items, item, context, state, following)
+            )
+            if claimed is None:
                 _add_unclassified(result, item.mention, sentence_text)
                 continue
             claim, scope = claimed
@@ -553,17 +558,17 @@ def _read_clause(
     catalog: Catalog,
     clause: _Span,
     items: list[_Item],
-    mentions: list[NumberMention],
     state: _SentenceReading,
     subject_clause_start: int,
-) -> _ClauseContext:
-    """The clause's context, and what it hands on to the clauses after it (updates `state`)."""
+) -> _ClauseContext | None:
+    """The clause's context (None without numbers), and what it hands on to the clauses after it
+    (updates `state`)."""
     text = doc.text
     clause_text = text[clause.start : clause.end]
     total = state.last_claim or state.breakdown_of
     parent = None
     if _opens_breakdown(text, clause, state.last_claim) or (
-        total is not None and _is_place_list(doc, clause, mentions)
+        total is not None and items and _is_place_list(doc, clause, [i.mention for i in items])
     ):
         parent = total  # 全市贫困人口11662人(康平7418人、新民1854人) / …,其中康平7418人,新民1854人
     place_here = _place_in(doc, catalog, clause.start, clause.end, state.area_words)
@@ -580,25 +585,26 @@ def _read_clause(
         # breakdown, only their own figures
         state.carried_place = place_here
     place = state.carried_place
-    if state.list_place is not None and _JOINED.match(clause_text):
+    if items and state.list_place is not None and _JOINED.match(clause_text):
         place = state.list_place  # 全市贫困人口…(…)和贫困村60个: the list goes on in the same place
     if parent is None and place_here is not None:
         state.list_place = place_here
-    plan = state.in_plan and not catalog.cues.done_word.search(clause_text)
+    plan = items and state.in_plan and not catalog.cues.done_word.search(clause_text)
     state.in_plan = state.in_plan or bool(catalog.cues.plan_word.search(clause_text))
     state.breakdown_of = total
     state.last_claim = None
+    if not items:
+        return None  # a clause without numbers only hands on its place, plan and total
     governing = ""
-    if items:
-        _runs(text, items, catalog)
-        head = text[clause.start : items[0].mention.start]
-        if state.governing and _is_verbless(_without_places(doc, clause.start, head), catalog):
-            governing = state.governing
-        else:
-            prefix = _governing_prefix(head, catalog)
-            if not _is_verbless(prefix.replace(_SUB_GROUP, ""), catalog):
-                state.governing = prefix  # 其中… is not a verb: the list's verb still governs after it
-    return _ClauseContext(place=place, plan=plan, parent=parent, total=total, governing=governing)
+    _runs(text, items, catalog)
+    head = text[clause.start : items[0].mention.start]
+    if state.governing and _is_verbless(_without_places(doc, clause.start, head), catalog):
+        governing = state.governing
+    else:
+        prefix = _governing_prefix(head, catalog)
+        if not _is_verbless(prefix.replace(_SUB_GROUP, ""), catalog):
+            state.governing = prefix  # 其中… is not a verb: the list's verb still governs after it
+    return _ClauseContext(place, bool(plan), parent, total, governing)
 
 
 def _claim(
@@ -735,10 +741,9 @@ _PLACE_LIST_FILLER = re.compile(
 )
 
 
-def _is_place_list(doc: _Document, clause: _Span, mentions: list[NumberMention]) -> bool:
-    """A clause of county names and numbers only (其中康平7418人、新民1854人)."""
+def _is_place_list(doc: _Document, clause: _Span, numbers: list[NumberMention]) -> bool:
+    """A clause (with these numbers) of county names and numbers only (其中康平7418人、新民1854人)."""
     places = [p for p in doc.places_between(clause.start, clause.end) if p.level == "county"]
-    numbers = [m for m in mentions if clause.start <= m.start < clause.end]
     if not places or not numbers:
         return False
     spans = sorted([(p.start, p.end) for p in places] + [(m.start, m.end) for m in numbers])
@@ -818,6 +823,8 @@ class _AreaWords:
     own: list[int]
     sub: list[int]  # sub_county_area.words: 全村, 该镇 …
     suffix: list[int]  # a suffix (村, 镇 …), before the common-noun and county-name tests
+    # whether the words before each suffix make it a common noun (贫困村), read within the stretch
+    suffix_common: list[bool]
 
 
 def _area_words(catalog: Catalog, text: str, start: int, end: int, *, sliced: bool = True) -> _AreaWords:
@@ -828,13 +835,26 @@ def _area_words(catalog: Catalog, text: str, start: int, end: int, *, sliced: bo
         (text[start:end], 0, end - start, start) if sliced else (text, start, end, 0)
     )
     wider = list(cues.wider_area.finditer(segment, pos, endpos))
+    suffix = [offset + m.start() for m in cues.sub_county_suffix.finditer(segment, pos, endpos)]
     return _AreaWords(
         wider=[offset + m.start() for m in wider],
         wider_words=[m.group(0) for m in wider],
         own=[offset + m.start() for m in cues.own_area.finditer(segment, pos, endpos)],
         sub=[offset + m.start() for m in cues.sub_county_words.finditer(segment, pos, endpos)],
-        suffix=[offset + m.start() for m in cues.sub_county_suffix.finditer(segment, pos, endpos)],
+        suffix=suffix,
+        suffix_common=[_common_noun_before(catalog, text, start, position) for position in suffix],
     )
+
+
+_COMMON_BEFORE_WITHIN = 4  # characters before a suffix read for a common noun's first part
+
+
+def _common_noun_before(catalog: Catalog, text: str, start: int, position: int) -> bool:
+    """贫困村, 乡镇, 驻村: the words ending right before the suffix at `position` (not before
+    `start`) make it a common noun (cues.yaml sub_county_area.common_before)."""
+    before = text[max(start, position - _COMMON_BEFORE_WITHIN) : position]
+    common = catalog.cues.sub_county_common_before
+    return any(before[-k:] in common for k in range(1, len(before) + 1))
 
 
 _AREA_WORD_CUES = ("wider_area", "own_area", "sub_county_words", "sub_county_suffix")
@@ -898,15 +918,17 @@ def _last_sub_county_place(
 ) -> int | None:
     """Where the last township or village named in text[start:end] stands (明月镇, 福利村, 全村)."""
     last = next((words.sub[i] for i in _indexes_between(words.sub, start, end)), None)
-    common_before = catalog.cues.sub_county_common_before
     for i in _indexes_between(words.suffix, start, end):
         position = words.suffix[i]
         if last is not None and position < last:
             break
         if any(p.start <= position < p.end for p in places):
             continue  # 镇 of 镇赉县, 乡 of 乡宁县: part of a county's name
-        before = text[max(start, position - 4) : position]
-        if any(before[-k:] in common_before for k in range(1, len(before) + 1)):
+        # read within the stretch the words were found in; a clause that starts later sees fewer
+        # words before the suffix, and only then may it cease to be a common noun
+        if words.suffix_common[i] and (
+            position - _COMMON_BEFORE_WITHIN >= start or _common_noun_before(catalog, text, start, position)
+        ):
             continue
         return position
     return last
