@@ -277,11 +277,12 @@ def _clauses(text: str, span: _Span) -> list[_Span]:
     clauses, start = [], span.start
     asides = [(m.start(), m.end()) for m in _ASIDE.finditer(text, span.start, span.end)]
     for m in _CLAUSE_BREAK.finditer(text, span.start, span.end):
-        if any(a_start <= m.start() < a_end for a_start, a_end in asides):
+        at = m.start()
+        if asides and any(a_start <= at < a_end for a_start, a_end in asides):
             continue
-        if m.start() > start:
-            clauses.append(_Span(start, m.start()))
-        start = m.end()
+        if at > start:
+            clauses.append(_Span(start, at))
+        start = at + 1  # a break is one character
     if start < span.end:
         clauses.append(_Span(start, span.end))
     return clauses
@@ -422,12 +423,29 @@ def _excluded(
 ) -> bool:
     if any(p.search(scope) for p in metric.exclude):
         return True
-    return any(
-        p.search(clause_scope)
-        for name, group in catalog.cues.exclude.items()
-        if name not in metric.ignore and name not in lifted and (group.units is None or unit in group.units)
-        for p in group.patterns
-    )
+    return any(p.search(clause_scope) for p in _shared_exclusions(catalog, metric, unit, lifted))
+
+
+_SHARED_EXCLUSIONS: dict[tuple[str, str, str, frozenset[str]], tuple[re.Pattern[str], ...]] = {}
+
+
+def _shared_exclusions(
+    catalog: Catalog, metric: Metric, unit: str, lifted: frozenset[str]
+) -> tuple[re.Pattern[str], ...]:
+    """The patterns of the shared exclusion groups (cues.yaml exclude) that apply to a metric's
+    number in `unit`, gathered once per catalog version rather than for every claim."""
+    key = (catalog.version, metric.code, unit, lifted)
+    patterns = _SHARED_EXCLUSIONS.get(key)
+    if patterns is None:
+        patterns = _SHARED_EXCLUSIONS[key] = tuple(
+            p
+            for name, group in catalog.cues.exclude.items()
+            if name not in metric.ignore
+            and name not in lifted
+            and (group.units is None or unit in group.units)
+            for p in group.patterns
+        )
+    return patterns
 
 
 def _classify(
@@ -917,12 +935,13 @@ def _last_sub_county_place(
     catalog: Catalog, text: str, words: _AreaWords, start: int, end: int, places: list[PlaceMention]
 ) -> int | None:
     """Where the last township or village named in text[start:end] stands (明月镇, 福利村, 全村)."""
-    last = next((words.sub[i] for i in _indexes_between(words.sub, start, end)), None)
+    stop = bisect_left(words.sub, end)
+    last = words.sub[stop - 1] if stop and words.sub[stop - 1] >= start else None
     for i in _indexes_between(words.suffix, start, end):
         position = words.suffix[i]
         if last is not None and position < last:
             break
-        if any(p.start <= position < p.end for p in places):
+        if places and any(p.start <= position < p.end for p in places):
             continue  # 镇 of 镇赉县, 乡 of 乡宁县: part of a county's name
         # read within the stretch the words were found in; a clause that starts later sees fewer
         # words before the suffix, and only then may it cease to be a common noun
