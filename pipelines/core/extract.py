@@ -99,6 +99,7 @@ class _Document:
     places: list[PlaceMention]  # sorted by start
     gazetteer: Any  # resolves another county named in the text to its full record
     catalog: Catalog
+    area_words: _AreaWords | None  # the whole text's, when its clauses may share them (_area_words_once)
     place_starts: list[int] = field(init=False)
     # scopes read in this report, as the cues see them (_prepare); within one report the same words
     # are read again for each number of a clause, and a lone number's scope is its clause's
@@ -152,8 +153,15 @@ def extract_facts(
         place_mentions = found_places.mentions
     else:
         place_mentions = places.find_places(text) if places is not None else []
+    area_words = _area_words(catalog, text, 0, len(text)) if _area_words_once(catalog) else None
     doc = _Document(
-        text, subject, pub_year, place_mentions, places.gazetteer if places is not None else None, catalog
+        text,
+        subject,
+        pub_year,
+        place_mentions,
+        places.gazetteer if places is not None else None,
+        catalog,
+        area_words,
     )
     seen: set[tuple[str, str, float]] = set()
     mention_iter = iter(mentions)
@@ -501,7 +509,6 @@ class _SentenceReading:
     last_end_year: dict[str, tuple[int | None, int | None]] = field(
         default_factory=lambda: {"from": (None, None), "to": (None, None)}
     )
-    area_words: _AreaWords | None = None  # the sentence's, when found once for all its clauses
 
 
 @dataclass(slots=True)
@@ -534,8 +541,6 @@ def _extract_sentence(
     counting = [c for c, (first, stop) in zip(clauses, in_clauses, strict=True) if stop > first]
     quiet_times = [t for t in times if not any(c.start <= t.start < c.end for c in counting)]
     state = _SentenceReading()
-    if _area_words_by_sentence(catalog):
-        state.area_words = _area_words(catalog, text, sentence.start, sentence.end, sliced=False)
     opening = _first_clause_with_words(text, clauses, catalog)
     for index, (clause, (first, stop)) in enumerate(zip(clauses, in_clauses, strict=True)):
         items = [_Item(m) for m in mentions[first:stop]]
@@ -589,7 +594,7 @@ def _read_clause(
         total is not None and items and _is_place_list(doc, clause, [i.mention for i in items])
     ):
         parent = total  # 全市贫困人口11662人(康平7418人、新民1854人) / …,其中康平7418人,新民1854人
-    place_here = _place_in(doc, catalog, clause.start, clause.end, state.area_words)
+    place_here = _place_in(doc, catalog, clause.start, clause.end, doc.area_words)
     if (
         parent is None
         and place_here is not None
@@ -845,20 +850,18 @@ class _AreaWords:
     suffix_common: list[bool]
 
 
-def _area_words(catalog: Catalog, text: str, start: int, end: int, *, sliced: bool = True) -> _AreaWords:
-    """The area words of text[start:end]. `sliced`: read as a string of its own (a lookaround
-    stops at its edges); otherwise in place, for a stretch whose edges no area word can cross."""
+def _area_words(catalog: Catalog, text: str, start: int, end: int) -> _AreaWords:
+    """The area words of text[start:end], read as a string of its own (a lookaround stops at its
+    edges)."""
     cues = catalog.cues
-    segment, pos, endpos, offset = (
-        (text[start:end], 0, end - start, start) if sliced else (text, start, end, 0)
-    )
-    wider = list(cues.wider_area.finditer(segment, pos, endpos))
-    suffix = [offset + m.start() for m in cues.sub_county_suffix.finditer(segment, pos, endpos)]
+    segment = text[start:end]
+    wider = list(cues.wider_area.finditer(segment))
+    suffix = [start + m.start() for m in cues.sub_county_suffix.finditer(segment)]
     return _AreaWords(
-        wider=[offset + m.start() for m in wider],
+        wider=[start + m.start() for m in wider],
         wider_words=[m.group(0) for m in wider],
-        own=[offset + m.start() for m in cues.own_area.finditer(segment, pos, endpos)],
-        sub=[offset + m.start() for m in cues.sub_county_words.finditer(segment, pos, endpos)],
+        own=[start + m.start() for m in cues.own_area.finditer(segment)],
+        sub=[start + m.start() for m in cues.sub_county_words.finditer(segment)],
         suffix=suffix,
         suffix_common=[_common_noun_before(catalog, text, start, position) for position in suffix],
     )
@@ -876,16 +879,16 @@ def _common_noun_before(catalog: Catalog, text: str, start: int, position: int) 
 
 
 _AREA_WORD_CUES = ("wider_area", "own_area", "sub_county_words", "sub_county_suffix")
-_AREA_WORDS_BY_SENTENCE: dict[str, bool] = {}
+_AREA_WORDS_ONCE: dict[str, bool] = {}
 
 
-def _area_words_by_sentence(catalog: Catalog) -> bool:
-    """Whether a sentence's area words may be found once for all its clauses: no area word (nor
+def _area_words_once(catalog: Catalog) -> bool:
+    """Whether a report's area words may be found once for all its clauses: no area word (nor
     its lookarounds) can match a character that ends a clause, so none crosses a clause's edge
     and each clause has the matches it has read alone (decided once per catalog version)."""
-    known = _AREA_WORDS_BY_SENTENCE.get(catalog.version)
+    known = _AREA_WORDS_ONCE.get(catalog.version)
     if known is None:
-        known = _AREA_WORDS_BY_SENTENCE[catalog.version] = all(
+        known = _AREA_WORDS_ONCE[catalog.version] = all(
             never_matches(getattr(catalog.cues, name), _CLAUSE_EDGES) for name in _AREA_WORD_CUES
         )
     return known
@@ -897,8 +900,8 @@ def _place_in(
     """The last place a clause names: ("county", County), ("wider", None) for a prefecture,
     province or the country, ("sub", None) for a township or village, ("own", subject).
 
-    `words`: the area words of the clause's sentence, when they were found once for all its
-    clauses (see _area_words_by_sentence); otherwise the stretch is searched here."""
+    `words`: the report's area words, when they were found once for all its clauses (see
+    _area_words_once); otherwise the stretch is searched here."""
     places_here = doc.places_between(start, end)
     if words is None:
         words = _area_words(catalog, doc.text, start, end)
