@@ -1,10 +1,10 @@
-"""What a compiled regular expression can look at, read off its parse tree.
+"""What a compiled regular expression can look at, read off its parse tree (`re`'s own parser).
 
-The extractor finds some cue words once per sentence instead of once per clause; that gives the
-same matches only when no part of the pattern (nor any lookaround) can match a character that ends
-a clause. `never_matches` answers that soundly: anything it does not know (an anchor, `.`, a
-negated class, a back reference, a flag) counts as "may match", and the caller falls back to the
-slower reading.
+- `never_matches`: the extractor finds a report's area words once instead of once per clause;
+  that gives each clause the matches it has alone only when no part of the pattern (nor any
+  lookaround) can match a character that ends a clause. Anything not known here (an anchor, `.`, a
+  negated class, a back reference, a flag) counts as "may match", and the caller reads per clause.
+- `with_start_filter`: the same pattern, faster to scan when `re` finds no prefix of its own.
 """
 
 from __future__ import annotations
@@ -22,14 +22,20 @@ def never_matches(pattern: re.Pattern[str], chars: str) -> bool:
     """Whether no element of `pattern`, lookarounds included, can match any of `chars`; then the
     pattern cannot match across such a character, and a lookaround that meets one answers as at
     the edge of the string."""
-    if _parser is None or pattern.flags & ~re.UNICODE:
+    tree = _parse(pattern)
+    if tree is None or pattern.flags & ~re.UNICODE:
         return False
+    return _blind(tree, {ord(ch) for ch in chars})
+
+
+def _parse(pattern: re.Pattern[str]):
+    """The parse tree of `pattern` (re._parser's), or None when it cannot be read here."""
+    if _parser is None:
+        return None
     try:
-        tree = _parser.parse(pattern.pattern, pattern.flags)
+        return _parser.parse(pattern.pattern, pattern.flags)
     except re.error:
-        return False
-    codes = {ord(ch) for ch in chars}
-    return _blind(tree, codes)
+        return None
 
 
 def _blind(items, codes: set[int]) -> bool:
@@ -81,19 +87,14 @@ def with_start_filter(pattern: re.Pattern[str]) -> re.Pattern[str]:
     lookbehind (全市9个县 after (这|各)?, 计划 after (?<=营养改善)) is tried in full at every
     character. `(?=[first characters])` in front makes that try a one-character test: the same
     matches (the lookahead only passes over places where none can start), 1.5-3x faster."""
-    if _parser is None:
-        return pattern
-    try:
-        tree = _parser.parse(pattern.pattern, pattern.flags)
-    except re.error:
-        return pattern
-    if _opens_with_prefix(tree):
+    tree = _parse(pattern)
+    if tree is None or _opens_with_prefix(tree):
         return pattern  # already fast; a lookahead in front would hide its prefix from `re`
     first = _first_chars(list(tree))
     if first is None:
         return pattern
     try:
-        return re.compile(f"(?=[{''.join(first)}])(?:{pattern.pattern})", pattern.flags)
+        return re.compile(f"(?=[{''.join(sorted(first))}])(?:{pattern.pattern})", pattern.flags)
     except re.error:  # pragma: no cover - e.g. inline flags, which must open a pattern
         return pattern
 
