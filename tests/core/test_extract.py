@@ -449,3 +449,28 @@ def test_places_found_once_give_the_facts_found_anew(catalog, places):
     assert {f.county_name for f in once.facts} == {"石阡县", "印江土家族苗族自治县"}
     with pytest.raises(ValueError, match="another text"):
         extract_facts(text, found_places=places.places_in(text[:-1]), **kwargs)
+
+
+def test_clauses_read_one_by_one_give_the_same_facts(tmp_path, catalog, places):
+    """A report's area words (全省, 全县, 福利村 …) are found once for all its clauses only when no
+    area word can cross a clause's edge; a catalog with one that may (here a word with a space
+    in it, which no text below contains) is read clause by clause, with the same facts."""
+    from pipelines.core import extract
+    from pipelines.core.catalog import SCHEMAS_DIR
+
+    for name in ("metrics.yaml", "units.yaml"):
+        (tmp_path / name).write_text((SCHEMAS_DIR / name).read_text("utf-8"), encoding="utf-8")
+    cues = (SCHEMAS_DIR / "cues.yaml").read_text("utf-8")
+    assert "wider_area: ['全国'," in cues
+    (tmp_path / "cues.yaml").write_text(
+        cues.replace("wider_area: ['全国',", r"wider_area: ['全国\s全球', '全国',", 1), encoding="utf-8"
+    )
+    clause_by_clause = load_catalog(tmp_path)
+    assert extract._area_words_once(catalog) and not extract._area_words_once(clause_by_clause)
+    texts = [text for text, _ in CASES] + [
+        "明月镇福利村共有贫困户56户132人,2019年全部脱贫;全县贫困发生率降至0.8%。",
+        "在全省范围内,共有贫困人口86万人,全县贫困人口减少到1200人。",
+        "全市贫困人口11662人(康平7418人、新民1854人),该镇有贫困村8个。",
+    ]
+    for text in texts:
+        assert facts_of(text, clause_by_clause, places)[1] == facts_of(text, catalog, places)[1], text
