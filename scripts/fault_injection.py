@@ -42,6 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks import corpus  # noqa: E402
+from pipelines.core import documents  # noqa: E402
 from pipelines.core.gazetteer import load_gazetteer  # noqa: E402
 from pipelines.core.places import PlaceIndex  # noqa: E402
 from tests.runs import alive, descendants  # noqa: E402
@@ -171,10 +172,10 @@ class Corpus:
         files = sorted(p for p in self.raw.iterdir() if p.is_file())
         removed = self.rng.choice(files)
         removed.unlink()
-        rewritten = self.rng.choice([p for p in files if p != removed])
-        rewritten.write_text(
-            rewritten.read_text("utf-8") + "\n据统计,全县新建蔬菜大棚120栋,带动脱贫户356户增收。\n", "utf-8"
-        )
+        # The corpus saves some reports in GB18030 or Big5: rewrite one of those in UTF-8 as plain text.
+        rewritten = self.rng.choice([p for p in files if p != removed and p.suffix == ".txt"])
+        text = documents.document_from_bytes(rewritten.name, rewritten, rewritten.read_bytes()).text
+        rewritten.write_text(text + "\n据统计,全县新建蔬菜大棚120栋,带动脱贫户356户增收。\n", "utf-8")
         added = self.pool[self.next : self.next + 2]
         self.next += 2
         corpus.write_reports(added, self.raw)
