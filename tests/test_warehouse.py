@@ -113,3 +113,24 @@ def test_publish_without_work_file_fails_clearly(tmp_path: Path) -> None:
 def test_read_only_connect_to_missing_warehouse_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(WarehouseError, match="run `fupin run` first"):
         connect(tmp_path / "missing.duckdb", read_only=True)
+
+
+def test_connections_work_within_the_configured_memory_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines.core.warehouse import MEMORY_LIMIT_ENV, WarehouseError, connect
+
+    def limit() -> str:
+        con = connect(tmp_path / f"limit-{len(list(tmp_path.iterdir()))}.duckdb")
+        try:
+            return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        finally:
+            con.close()
+
+    monkeypatch.delenv(MEMORY_LIMIT_ENV, raising=False)
+    assert limit() == "244.1 MiB"  # 256MB, shown by DuckDB in binary units
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "1GB")
+    assert limit() == "953.6 MiB"  # 1GB
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "lots")
+    with pytest.raises(WarehouseError, match=f"{MEMORY_LIMIT_ENV}='lots' is not a size"):
+        connect(tmp_path / "refused.duckdb")
