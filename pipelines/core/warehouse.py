@@ -136,6 +136,7 @@ def wal_path(database: Path) -> Path:
 # DuckDB keeps up to 80 % of RAM for its buffers by default, so a run's memory grew with the
 # corpus; within this limit it writes out and evicts blocks (and spills joins and sorts to disk).
 # dbt's connection gets the same limit (dbt_project/profiles.yml reads the same variable).
+CHECKPOINT_THRESHOLD = "1GB"
 MEMORY_LIMIT_ENV = "FUPIN_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "256MB"
 
@@ -161,6 +162,10 @@ def connect(path: str | os.PathLike[str], read_only: bool = False) -> duckdb.Duc
     else:
         con = duckdb.connect(str(path), read_only=read_only)
     con.execute(f"SET memory_limit = '{memory_limit()}'")
+    if not read_only:
+        # Stages commit every batch; at DuckDB's default (16 MB of log) nearly every commit of a large
+        # run rewrote blocks in a checkpoint. The log is folded in when the connection closes.
+        con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
     return con
 
 
