@@ -234,3 +234,16 @@ def test_sources_sensor_keeps_a_partition_per_source_and_requests_changed_ones(t
     changed, cursor = tick(cursor)
     assert sorted(r.partition_key for r in changed.run_requests) == ["a", "c"]
     assert sorted(instance.get_dynamic_partitions("raw_sources")) == [".", "a", "c"]
+
+
+def test_a_damaged_partition_output_is_skipped_and_its_documents_worked_on(
+    tmp_path: Path, raw_dir: Path, reference: dict, unpartitioned: dict, caplog: pytest.LogCaptureFixture
+) -> None:
+    paths = WarehousePaths.from_published(tmp_path / "fupin.duckdb")
+    build(paths, raw_dir, reference, "a")
+    build(paths, raw_dir, reference, "b")
+    partitions.partition_paths(paths, "b").work.write_bytes(b"not a database at all" * 100)
+    stats, tables = adopting_run(tmp_path, raw_dir, reference)
+    assert tables == unpartitioned
+    assert (stats["clean"].adopted, stats["extract"].adopted) == (2, 2)  # a's; b's cleaned here
+    assert "dir-b.work.duckdb cannot be read" in caplog.text

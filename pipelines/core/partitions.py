@@ -16,6 +16,7 @@ from the same text, is taken from it as it is (stages.clean_documents / extract_
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -25,6 +26,8 @@ import duckdb
 
 from pipelines.core import documents
 from pipelines.core.warehouse import WarehousePaths, open_work, work_lock
+
+log = logging.getLogger(__name__)
 
 TOP_LEVEL = "."  # the source of the files directly in the raw dir (no directory is called ".")
 PARTITIONS_DIR = "partitions"
@@ -85,12 +88,22 @@ def gather(
     created = False
     for output in outputs:
         with work_lock(_paths_of_output(output)):
-            con.execute(f"ATTACH '{_sql_string(output)}' AS fupin_partition (READ_ONLY)")
+            try:
+                con.execute(f"ATTACH '{_sql_string(output)}' AS fupin_partition (READ_ONLY)")
+            except duckdb.Error as exc:  # derived state: a damaged output costs only the work it saved
+                log.warning(
+                    f"partition output {output} cannot be read ({exc}); its documents are worked on here"
+                )
+                continue
             try:
                 query = select.format(p="fupin_partition")
                 verb = f"INSERT INTO {into} " if created else f"CREATE OR REPLACE TEMP TABLE {into} AS "
                 con.execute(verb + query, list(params))
                 created = True
+            except duckdb.Error as exc:  # e.g. written by an older fupin, without a column read here
+                log.warning(
+                    f"partition output {output} cannot be adopted ({exc}); its documents are worked on here"
+                )
             finally:
                 con.execute("DETACH fupin_partition")
     if not created:
