@@ -46,3 +46,14 @@ def make_raw_dir(target: Path) -> Path:
     (target / "empty.txt").write_bytes(b"")
     shutil.copy2(reports[0], target / "zz_copy_of_first.txt")
     return target
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict:
+    """The catalog, gazetteer and place index the stages take, loaded once per test module."""
+    from pipelines.core.catalog import load_catalog
+    from pipelines.core.gazetteer import load_gazetteer
+    from pipelines.core.places import PlaceIndex
+
+    gazetteer = load_gazetteer()
+    return {"catalog": load_catalog(), "gazetteer": gazetteer, "places": PlaceIndex(gazetteer)}

@@ -39,16 +39,6 @@ def make_sourced_raw_dir(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def reference() -> dict:
-    from pipelines.core.catalog import load_catalog
-    from pipelines.core.gazetteer import load_gazetteer
-    from pipelines.core.places import PlaceIndex
-
-    gazetteer = load_gazetteer()
-    return {"catalog": load_catalog(), "gazetteer": gazetteer, "places": PlaceIndex(gazetteer)}
-
-
-@pytest.fixture(scope="module")
 def raw_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_sourced_raw_dir(tmp_path_factory.mktemp("sourced") / "raw")
 

@@ -14,8 +14,6 @@ import duckdb
 import pytest
 
 from pipelines.core import stages
-from pipelines.core.catalog import load_catalog
-from pipelines.core.gazetteer import load_gazetteer
 from pipelines.core.places import PlaceIndex
 from pipelines.core.warehouse import WarehousePaths, open_work
 from tests.conftest import make_raw_dir
@@ -32,12 +30,6 @@ TABLES = (
     "validated_facts",
     "rejected_facts",
 )
-
-
-@pytest.fixture(scope="module")
-def reference() -> dict:
-    gazetteer = load_gazetteer()
-    return {"catalog": load_catalog(), "gazetteer": gazetteer, "places": PlaceIndex(gazetteer)}
 
 
 @pytest.fixture(scope="module")

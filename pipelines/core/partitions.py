@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 import duckdb
 
-from pipelines.core import documents
+from pipelines.core.uptodate import present_files
 from pipelines.core.warehouse import WarehousePaths, open_work, work_lock
 
 log = logging.getLogger(__name__)
@@ -41,10 +41,7 @@ def source_of(source_file: str) -> str:
 
 def sources(raw_dir: str | os.PathLike[str]) -> list[str]:
     """The sources of a raw dir's files, sorted."""
-    root = Path(raw_dir).absolute()
-    return sorted(
-        {source_of(documents.relative_source_file(root, p)) for p in documents.iter_raw_files(root)}
-    )
+    return sorted({source_of(name) for name in present_files(Path(raw_dir).absolute())})
 
 
 def _file_stem(source: str) -> str:

@@ -27,7 +27,7 @@ from pipelines.core import cleaning, documents, extract, partitions, scrape, ver
 from pipelines.core.documents import FileRead, read_present_file
 from pipelines.core.models import County, RawDocument, RejectedDocument
 from pipelines.core.tables import RAW_SCHEMA, RAW_TABLES
-from pipelines.core.uptodate import RecordedFiles
+from pipelines.core.uptodate import RecordedFiles, present_files
 from pipelines.core.validation import FACT_COLUMNS, REJECTED_COLUMNS, split_valid_facts
 from pipelines.core.warehouse import STATE_SCHEMA, STATE_TABLES
 
@@ -286,7 +286,7 @@ def sync_raw_documents(
     raw_dir = Path(raw_dir).absolute()
     stats = StageStats("raw_documents")
     now = _now()
-    present = {documents.relative_source_file(raw_dir, p): p for p in documents.iter_raw_files(raw_dir)}
+    present = present_files(raw_dir)
     if source is not None:  # one partition's files (pipelines/core/partitions.py)
         present = {name: path for name, path in present.items() if partitions.source_of(name) == source}
 
