@@ -6,6 +6,7 @@ Real `fupin run` subprocesses, killed by pid; a Dagster materialisation against 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -101,6 +102,47 @@ def test_killing_a_run_during_dbt_leaves_no_process_and_the_next_run_recovers(
     done = run(raw, warehouse)
     assert done.returncode == 0, done.stdout + done.stderr
     assert len(fact_values(warehouse)) > 0
+
+
+def _many_reports(target: Path, copies: int) -> Path:
+    """copies of each repo report, each made a document of its own by a line of its own."""
+    target.mkdir(parents=True)
+    for report in sorted(REPO_RAW.glob("*.txt")):
+        text = report.read_text("utf-8")
+        for number in range(copies):
+            (target / f"{report.stem}-{number:03d}.txt").write_text(f"{text}\n第{number}期\n", "utf-8")
+    return target
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_killing_a_run_while_its_workers_clean_leaves_no_process(tmp_path: Path, dbt_manifest: Path) -> None:
+    from pipelines.core.stages import PARALLEL_THRESHOLD
+
+    raw = _many_reports(tmp_path / "raw", copies=PARALLEL_THRESHOLD // 4)  # enough for the pool
+    assert len(list(raw.iterdir())) >= PARALLEL_THRESHOLD
+    victim = start(raw, tmp_path / "wh" / "fupin.duckdb")
+    left: dict[int, str] = {}
+    try:
+
+        def workers_started() -> dict[int, str]:
+            found = descendants(victim.pid)
+            # workers forked from the run carry its command line; the fork server's, its own
+            pool = [
+                command for command in found.values() if "fupin run" in command or "forkserver" in command
+            ]
+            return found if len(pool) >= 2 else {}
+
+        left = _wait_for(workers_started, 120, "the run's workers")
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait(timeout=10)
+        _wait_for(lambda: not any(alive(pid) for pid in left), 10, "the killed run's workers to end")
+    finally:
+        if victim.poll() is None:
+            victim.kill()
+        for pid in left:  # when the test fails: they would hold the run's output pipe open
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        victim.communicate()
 
 
 def test_a_dagster_run_stops_while_a_fupin_run_holds_the_warehouse(

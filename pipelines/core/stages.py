@@ -14,6 +14,9 @@ import datetime as dt
 import hashlib
 import multiprocessing
 import os
+import select
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -149,9 +152,62 @@ class _Transaction:
 
 # --- process pool over independent documents -----------------------------------------------------
 
-# Objects the worker functions need (catalog, place index ...). Set before the pool forks, so the
-# workers inherit them instead of unpickling them once per task.
+# Objects the worker functions need (catalog, place index ...): in this process when there is no
+# pool, else given to each worker once when it starts (not once per task).
 _WORKER_CONTEXT: dict[str, Any] = {}
+
+
+def _set_worker_context(context: dict[str, Any]) -> None:
+    _WORKER_CONTEXT.clear()
+    _WORKER_CONTEXT.update(context)
+
+
+def _start_worker(context: dict[str, Any], run_pid: int) -> None:
+    _set_worker_context(context)
+    threading.Thread(target=_exit_when_gone, args=(run_pid,), daemon=True).start()
+
+
+def _exit_when_gone(pid: int) -> None:
+    """End this worker when the process that started it ends, however it ends.
+
+    A worker of a run killed by SIGKILL would otherwise wait for work forever (it holds the write
+    end of its own task pipe, so it never sees the pipe close), and with it the fork server.
+    """
+    try:
+        watched = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os._exit(1)  # gone before this worker started
+    except (AttributeError, OSError):  # no pidfd (not Linux, or before 5.3): poll instead
+        while _alive(pid):
+            time.sleep(1.0)
+        os._exit(1)
+    select.select([watched], [], [])
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _pool_start_method() -> multiprocessing.context.BaseContext | None:
+    """Workers are forked from a small server process started once (forkserver), not from this one.
+
+    A forked worker shares every page this process had when it forked, and keeps its own copy of
+    each one this process rewrites or frees afterwards: forked from a run that had ingested 100,000
+    reports, each worker grew to ~360 MiB, most of it this process's old DuckDB buffers. The server
+    has only the library imported, so the workers start small and stay so.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return None
+    start_method = multiprocessing.get_context("forkserver")
+    start_method.set_forkserver_preload([__name__])
+    return start_method
 
 
 def _worker_count() -> int:
@@ -170,20 +226,24 @@ def map_in_batches(
 ) -> Iterator[list[Any]]:
     """fn over every item of every batch, in order, one list of results per batch.
 
-    In a forked process pool when there are many items (total) and cores. Batches are taken from
+    In a process pool when there are many items (total) and cores. Batches are taken from
     the iterable one at a time and the pool works on the next batch while the caller writes this
     one's results, so at most two batches are in memory, whatever the corpus size.
     """
-    _WORKER_CONTEXT.clear()
-    _WORKER_CONTEXT.update(context)
+    _set_worker_context(context)
     try:
         workers = min(_worker_count(), 8)
-        fork_ok = "fork" in multiprocessing.get_all_start_methods()
-        if total < PARALLEL_THRESHOLD or workers < 2 or not fork_ok:
+        start_method = _pool_start_method()
+        if total < PARALLEL_THRESHOLD or workers < 2 or start_method is None:
             for batch in batches:
                 yield _run_chunk(fn, batch)
             return
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=start_method,
+            initializer=_start_worker,
+            initargs=(context, os.getpid()),
+        ) as pool:
 
             def submit(batch: Sequence[Any]) -> list[Any]:
                 size = max(1, len(batch) // (workers * 4))
