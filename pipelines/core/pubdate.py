@@ -23,6 +23,8 @@ import datetime as dt
 import functools
 import re
 
+from pipelines.core.normalize import without_whitespace
+
 __all__ = ["DATE", "choose_publication_date", "date_from_url", "is_work_report", "work_report_delivery"]
 
 # A full date as pages write it: 2021-06-30, 2021/6/30, 2021.06.30, 2021年6月30日 (spaces allowed).
@@ -77,13 +79,12 @@ _CONGRESS = r"在[^。]{0,60}?(?:人民代表大会|人大|人代会)[^。]{0,30
 _DELIVERED_BEFORE = re.compile(DATE + r"\s*" + _CONGRESS)
 _DELIVERED_AFTER = re.compile(_CONGRESS + r"[^。]{0,40}?" + DATE)
 _HEAD_CHARS = 1500  # the report's heading lines are at its start
-_NO_SPACE = re.compile(r"\s+")
 
 
 @functools.lru_cache(maxsize=2)  # asked twice per report (delivery date, is it a work report)
 def _head(text: str) -> str:
     # the heading of a report is often cut into several lines (2019年\n12月\n30日在…)
-    return _NO_SPACE.sub("", text[: _HEAD_CHARS * 2])[:_HEAD_CHARS]
+    return without_whitespace(text[: _HEAD_CHARS * 2])[:_HEAD_CHARS]
 
 
 def work_report_delivery(text: str) -> dt.date | None:
@@ -159,4 +160,12 @@ def choose_publication_date(
     delivered = work_report_delivery(text)
     if delivered and (date is None or date.year > delivered.year):
         return delivered
-    return date or dateline_date(text, latest_year_mentioned(text)) or journal_issue_date(text)
+    return date or _dateline_in_latest_year(text) or journal_issue_date(text)
+
+
+def _dateline_in_latest_year(text: str) -> dt.date | None:
+    """dateline_date(text, latest_year_mentioned(text)), reading the whole text for its years
+    only when the article opens with a dateline (most do not)."""
+    if not _DATELINE.search(text[:_DATELINE_CHARS]):
+        return None
+    return dateline_date(text, latest_year_mentioned(text))
