@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 
-__all__ = ["normalize_text"]
+__all__ = ["normalize_text", "without_whitespace"]
 
 
 def _width_table() -> dict[int, int | str]:
@@ -85,3 +85,9 @@ def normalize_text(text: str) -> str:
         text = _KEEP_QIAN.sub(_PLACEHOLDER, text)
     text = _t2s().convert(text)
     return text.replace(_PLACEHOLDER, "乾") if kept else text
+
+
+def without_whitespace(text: str) -> str:
+    """text with every whitespace character removed: re.sub(r"\\s+", "", text), in C without a
+    pattern's per-character matching (str.split's whitespace is exactly `re`'s \\s)."""
+    return "".join(text.split())

@@ -23,6 +23,8 @@ import datetime as dt
 import functools
 import re
 
+from pipelines.core.normalize import without_whitespace
+
 __all__ = ["DATE", "choose_publication_date", "date_from_url", "is_work_report", "work_report_delivery"]
 
 # A full date as pages write it: 2021-06-30, 2021/6/30, 2021.06.30, 2021年6月30日 (spaces allowed).
@@ -73,24 +75,31 @@ def date_from_url(url: str | None) -> dt.date | None:
 
 # --- 2. a government work report ----------------------------------------------------------------------
 
-_CONGRESS = r"在[^。]{0,60}?(?:人民代表大会|人大|人代会)[^。]{0,30}?会议上"
+_CONGRESS_END = "会议上"
+_CONGRESS = r"在[^。]{0,60}?(?:人民代表大会|人大|人代会)[^。]{0,30}?" + _CONGRESS_END
 _DELIVERED_BEFORE = re.compile(DATE + r"\s*" + _CONGRESS)
 _DELIVERED_AFTER = re.compile(_CONGRESS + r"[^。]{0,40}?" + DATE)
 _HEAD_CHARS = 1500  # the report's heading lines are at its start
-_NO_SPACE = re.compile(r"\s+")
 
 
 @functools.lru_cache(maxsize=2)  # asked twice per report (delivery date, is it a work report)
 def _head(text: str) -> str:
     # the heading of a report is often cut into several lines (2019年\n12月\n30日在…)
-    return _NO_SPACE.sub("", text[: _HEAD_CHARS * 2])[:_HEAD_CHARS]
+    return without_whitespace(text[: _HEAD_CHARS * 2])[:_HEAD_CHARS]
+
+
+def _delivery_line(head: str) -> tuple[re.Match[str] | None, re.Match[str] | None]:
+    """The matches of _DELIVERED_BEFORE and _DELIVERED_AFTER in a report's head. Both need the
+    words that end _CONGRESS: a head without them (most reports) is spared the two searches,
+    which try a lazy 60-character window at every 在."""
+    if _CONGRESS_END not in head:
+        return None, None
+    return _DELIVERED_BEFORE.search(head), _DELIVERED_AFTER.search(head)
 
 
 def work_report_delivery(text: str) -> dt.date | None:
     """The day a 政府工作报告 was delivered, from its heading (——2019年1月8日在…会议上)."""
-    head = _head(text)
-    for pattern in (_DELIVERED_BEFORE, _DELIVERED_AFTER):
-        m = pattern.search(head)
+    for m in _delivery_line(_head(text)):
         if m:
             date = _date(m["y"], m["m"], m["d"])
             if date:
@@ -102,7 +111,7 @@ def is_work_report(title: str | None, text: str) -> bool:
     """A government work report: its heading says where it was delivered, or it is titled 政府工作报告
     and addresses the deputies (各位代表). Its 过去一年 / 去年 is the year before it was given."""
     head = _head(text)
-    if _DELIVERED_BEFORE.search(head) or _DELIVERED_AFTER.search(head):
+    if any(_delivery_line(head)):
         return True
     titled = "政府工作报告" in (title or "") or "政府工作报告" in head[:300]
     return titled and "各位代表" in head
@@ -159,4 +168,12 @@ def choose_publication_date(
     delivered = work_report_delivery(text)
     if delivered and (date is None or date.year > delivered.year):
         return delivered
-    return date or dateline_date(text, latest_year_mentioned(text)) or journal_issue_date(text)
+    return date or _dateline_in_latest_year(text) or journal_issue_date(text)
+
+
+def _dateline_in_latest_year(text: str) -> dt.date | None:
+    """dateline_date(text, latest_year_mentioned(text)), reading the whole text for its years
+    only when the article opens with a dateline (most do not)."""
+    if not _DATELINE.search(text[:_DATELINE_CHARS]):
+        return None
+    return dateline_date(text, latest_year_mentioned(text))
