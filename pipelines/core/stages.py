@@ -11,6 +11,7 @@ No Dagster here: the assets in pipelines/assets/ call these functions.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -1083,6 +1084,10 @@ def facts_in_slices(
             yield con.execute(
                 "SELECT * EXCLUDE (_slice) FROM _fact_slices WHERE _slice = ? ORDER BY fact_id", [number]
             ).df()
+            # Validating a slice leaves its frames in reference cycles, which a full collection in
+            # a process with Dagster's heap reaches rarely: uncollected, they grew memory ~5 MB a
+            # slice (+320 MiB at 100,000 reports). The young generations hold them: 3 ms to collect.
+            gc.collect(1)
     finally:
         con.execute("DROP TABLE IF EXISTS _fact_slices")
 
