@@ -9,11 +9,13 @@ import logging
 import os
 import re
 import stat
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.core.decoding import DecodeError, decode_bytes
+from pipelines.core.filestats import Identity, identity_of
 from pipelines.core.models import RawDocument, RejectedDocument
 
 __all__ = [
@@ -185,27 +187,32 @@ def read_file_bytes(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes 
     symlink or a file swapped in meanwhile cannot hang the run or fill memory), then read up to the
     cap and never past it.
     """
+    return _read_file(path, max_bytes)[0]
+
+
+def _read_file(path: Path, max_bytes: int) -> tuple[bytes | str, os.stat_result | None]:
+    """read_file_bytes, with the descriptor's stat taken before its bytes were read."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except PermissionError:
-        return "permission denied"
+        return "permission denied", None
     except FileNotFoundError:
-        return "file disappeared while reading"
+        return "file disappeared while reading", None
     except OSError as exc:
-        return f"cannot read file: {exc.strerror or exc}"
+        return f"cannot read file: {exc.strerror or exc}", None
     with os.fdopen(fd, "rb", buffering=0) as handle:
         try:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
-                return _not_regular(info.st_mode)
+                return _not_regular(info.st_mode), None
             if info.st_size > max_bytes:
-                return _too_big(info.st_size, max_bytes)
+                return _too_big(info.st_size, max_bytes), None
             data = handle.read(max_bytes + 1) or b""
         except OSError as exc:
-            return f"cannot read file: {exc.strerror or exc}"
+            return f"cannot read file: {exc.strerror or exc}", None
     if len(data) > max_bytes:  # grew after the size check
-        return _too_big(len(data), max_bytes)
-    return data
+        return _too_big(len(data), max_bytes), None
+    return data, info
 
 
 def _too_big(size: int, max_bytes: int) -> str:
@@ -269,9 +276,16 @@ class FileRead:
 
     source_file: str
     path: Path
-    data: bytes | None = None
+    data: bytes | None = None  # None with a content_hash: the hash was known without reading (filestats)
     content_hash: str | None = None
     problem: str | None = None  # why the file was not read (name, type, size, permissions ...)
+    identity: Identity | None = None  # the file's stat when its bytes were read (filestats.identity_of)
+    read_began_ns: int = 0  # wall clock just before the file was opened (filestats.is_racy)
+
+    @property
+    def readable(self) -> bool:
+        """The file's bytes were read, now or (unchanged since) by an earlier run."""
+        return self.problem is None
 
 
 def read_present_file(source_file: str, path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> FileRead:
@@ -281,10 +295,11 @@ def read_present_file(source_file: str, path: Path, *, max_bytes: int = DEFAULT_
     unsupported = unsupported_type(path)
     if unsupported:
         return FileRead(source_file, path, problem=unsupported)
-    data = read_file_bytes(path, max_bytes=max_bytes)
+    began = time.time_ns()
+    data, info = _read_file(path, max_bytes)
     if isinstance(data, str):
         return FileRead(source_file, path, problem=data)
-    return FileRead(source_file, path, data=data, content_hash=content_hash(data))
+    return FileRead(source_file, path, data, content_hash(data), None, identity_of(info), began)
 
 
 def read_raw_file(
