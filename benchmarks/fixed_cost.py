@@ -18,7 +18,6 @@ the cache (pipelines/core/filestats.py); --compare-only does only that, on an ex
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import subprocess
@@ -56,30 +55,43 @@ def _median(values: list[float]) -> str:
     return f"{statistics.median(values):6.2f} s  ({min(values):.2f}–{max(values):.2f}, {len(values)} runs)"
 
 
-def _side(label: str, root: Path, raw: Path, extra: Path | None, scratch: Path, runs: int) -> dict:
-    warehouse = scratch / label / "fupin.duckdb"
-    home = scratch / label / "dagster_home"
-    warehouse.parent.mkdir(parents=True)
-    home.mkdir()
-    print(f"[{label}] fresh run on {raw} ...", file=sys.stderr, flush=True)
-    fresh, _ = _fupin(root, raw, warehouse, home)
-    first_noop, _ = _fupin(root, raw, warehouse, home)  # the first no-op refreshes the cache
-    noop = [_fupin(root, raw, warehouse, home)[0] for _ in range(runs)]
-    result = {"fresh": fresh, "first no-op": [first_noop], "no-op": noop, "warehouse": warehouse}
+def _interleaved(sides: dict[str, dict], raw: Path, runs: int, row: str) -> None:
+    """`fupin run` runs times per side, taking turns, so the shared machine's load falls on both alike."""
+    for _ in range(runs):
+        for side in sides.values():
+            side.setdefault(row, []).append(_fupin(side["root"], raw, side["warehouse"], side["home"])[0])
+
+
+def _once(sides: dict[str, dict], raw: Path, row: str) -> None:
+    for label, side in sides.items():
+        seconds, line = _fupin(side["root"], raw, side["warehouse"], side["home"])
+        side[row] = [seconds]
+        print(f"[{label}] {row}: {seconds:.2f} s: {line}", file=sys.stderr, flush=True)
+
+
+def measure(
+    roots: dict[str, Path], raw: Path, extra: Path | None, scratch: Path, runs: int
+) -> dict[str, dict]:
+    sides: dict[str, dict] = {}
+    for label, root in roots.items():
+        side = sides[label] = {"root": root, "warehouse": scratch / label / "fupin.duckdb"}
+        side["home"] = side["warehouse"].parent / "dagster_home"
+        side["home"].mkdir(parents=True, exist_ok=True)
+        if not side["warehouse"].exists():  # a kept scratch dir (--scratch) reuses its warehouses
+            print(f"[{label}] fresh run on {raw} ...", file=sys.stderr, flush=True)
+            side["fresh"] = [_fupin(root, raw, side["warehouse"], side["home"])[0]]
+    _once(sides, raw, "first no-op")  # reads what the cache does not know yet, and remembers it
+    _interleaved(sides, raw, runs, "no-op")
     if extra is not None:
         added = raw / extra.name
         shutil.copyfile(extra, added)
         try:
-            plus_one, line = _fupin(root, raw, warehouse, home)
-            after = [_fupin(root, raw, warehouse, home)[0] for _ in range(runs)]
+            _once(sides, raw, "+1 report")
+            _interleaved(sides, raw, runs, "no-op after +1")
         finally:
             added.unlink()
-        result |= {"+1 report": [plus_one], "no-op after +1": after}
-        _fupin(root, raw, warehouse, home)  # back to the corpus the other side sees
-    for name, values in result.items():
-        if isinstance(values, list):
-            print(f"[{label}] {name}: {_median(values)}", file=sys.stderr, flush=True)
-    return result
+        _once(sides, raw, "-1 report")  # back to the corpus a later --scratch run starts from
+    return sides
 
 
 def compare_in_process(raw: Path, warehouse: Path, runs: int) -> dict[str, list[float]]:
@@ -119,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--compare-only", action="store_true", help="only the in-process comparison")
     p.add_argument("--warehouse", type=Path, help="with --compare-only: an existing warehouse")
     p.add_argument("--keep", action="store_true", help="keep the scratch dir")
+    p.add_argument("--scratch", type=Path, help="a kept scratch dir: reuse its raw copy and warehouses")
     args = p.parse_args(argv)
     if args.compare_only:
         times = compare_in_process(args.raw, args.warehouse, args.runs)
@@ -126,37 +139,34 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:<22} {_median(values)}")
         return 0
 
-    scratch = Path(tempfile.mkdtemp(prefix="wt17-fixedcost-"))
+    scratch = args.scratch or Path(tempfile.mkdtemp(prefix="wt17-fixedcost-"))
     try:
         raw = args.raw.absolute()
         if not args.in_place:
             raw = scratch / "raw"
-            shutil.copytree(args.raw, raw)
+            if not raw.exists():
+                shutil.copytree(args.raw, raw)
         files = sum(1 for _ in raw.rglob("*") if _.is_file())
-        sides = {"this": REPO}
+        roots = {"this": REPO}
         if args.base:
-            sides = {f"base {args.base}": _export(args.base, scratch / "code-base"), **sides}
-        extra = None if args.in_place else args.extra
-        results = {
-            label: _side(label.split()[0], root, raw, extra, scratch, args.runs)
-            for label, root in sides.items()
-        }
-        this = results["this"]
-        times = compare_in_process(raw, this["warehouse"], args.runs)
+            base = scratch / "code-base"
+            roots = {"base": base if base.exists() else _export(args.base, base), **roots}
+        sides = measure(roots, raw, None if args.in_place else args.extra, scratch, args.runs)
+        times = compare_in_process(raw, sides["this"]["warehouse"], args.runs)
         print(f"\n`fupin run` on {files} files ({raw}), wall seconds, median (range, runs)")
-        rows = [k for k, v in this.items() if isinstance(v, list)]
-        print(f"{'':<18}" + "".join(f"{label:<40}" for label in results))
-        for row in ["fresh", *rows]:
-            cells = []
-            for result in results.values():
-                value = result.get(row)
-                cells.append(_median(value) if isinstance(value, list) else f"{value:6.1f} s")
-            print(f"{row:<18}" + "".join(f"{c:<40}" for c in cells))
+        print(
+            f"{'':<16}"
+            + "".join(f"{label + (f' ({args.base})' if label == 'base' else ''):<40}" for label in sides)
+        )
+        for row in ("fresh", "first no-op", "no-op", "+1 report", "no-op after +1", "-1 report"):
+            if any(row in side for side in sides.values()):
+                cells = [_median(side[row]) if row in side else "-" for side in sides.values()]
+                print(f"{row:<16}" + "".join(f"{c:<40}" for c in cells))
         print("\nin process, this side's published warehouse: comparing the raw dir with its raw tables")
         for name, values in times.items():
             print(f"  {name:<20} {_median(values)}")
     finally:
-        if args.keep:
+        if args.keep or args.scratch:
             print(f"kept {scratch}", file=sys.stderr)
         else:
             shutil.rmtree(scratch, ignore_errors=True)
