@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -25,6 +24,7 @@ from pipelines.core.filestats import FileStats, cache_path
 from pipelines.core.stages import StageStats, sync_raw_documents
 from pipelines.core.uptodate import raw_files_out_of_sync
 from pipelines.core.warehouse import WarehousePaths, connect, open_work
+from tests.conftest import wait_until_not_racy
 
 T = TypeVar("T")
 FILES = 4
@@ -57,14 +57,6 @@ def raw_bytes(raw: Path) -> int:
 
 def smallest_file(raw: Path) -> int:
     return min(p.stat().st_size for p in raw.iterdir() if p.is_file())
-
-
-def wait_until_not_racy(*paths: Path) -> None:
-    """Sleep until every file's mtime and ctime lie outside the racy window (no clock is set back)."""
-    newest = max(max(p.stat().st_mtime_ns, p.stat().st_ctime_ns) for p in paths)
-    wait = (newest + filestats.RACY_MARGIN_NS - time.time_ns()) / 1e9 + 0.1
-    if wait > 0:
-        time.sleep(wait)
 
 
 @pytest.fixture(scope="module")
