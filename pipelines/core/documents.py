@@ -27,6 +27,7 @@ __all__ = [
     "document_from_read",
     "document_id",
     "iter_raw_files",
+    "raw_files",
     "read_file_bytes",
     "read_present_file",
     "read_raw_file",
@@ -86,16 +87,27 @@ def iter_raw_files(raw_dir: str | os.PathLike[str]) -> Iterator[Path]:
     directory that cannot be listed raises RawDirError: its files are not gone, so the run must not
     treat them as removed.
     """
+    for _, path in raw_files(raw_dir):
+        yield path
+
+
+def raw_files(raw_dir: str | os.PathLike[str]) -> list[tuple[str, Path]]:
+    """(source_file, path) of every file iter_raw_files yields, in its order.
+
+    The names are joined as strings, once per directory, not through pathlib per file: listing is
+    most of what a no-op check costs once unchanged files are not read (filestats.py).
+    """
     root = Path(raw_dir).absolute()  # absolute, so read_raw_file(raw_dir, path) never joins twice
     unreadable: list[OSError] = []
     found: list[tuple[str, Path]] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=unreadable.append):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        relative_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
+        prefix = "" if relative_dir == "." else relative_dir + "/"
         for name in filenames:
             if name.startswith(".") or _is_ours(name):
                 continue
-            path = Path(dirpath, name)
-            found.append((relative_source_file(root, path), path))
+            found.append((display_name(prefix + name), Path(dirpath, name)))
     if unreadable:
         exc = unreadable[0]
         where = Path(exc.filename) if exc.filename else root
@@ -105,8 +117,7 @@ def iter_raw_files(raw_dir: str | os.PathLike[str]) -> Iterator[Path]:
             f"cannot list {shown} in raw dir {root}: {exc.strerror or exc}{more}; fix its permissions "
             "or move it out of the raw dir (nothing was removed from the warehouse)"
         )
-    for _, path in sorted(found):
-        yield path
+    return sorted(found)
 
 
 def display_name(name: str) -> str:
@@ -299,7 +310,8 @@ def read_present_file(source_file: str, path: Path, *, max_bytes: int = DEFAULT_
     data, info = _read_file(path, max_bytes)
     if isinstance(data, str):
         return FileRead(source_file, path, problem=data)
-    return FileRead(source_file, path, data, content_hash(data), None, identity_of(info), began)
+    digest = content_hash(data)
+    return FileRead(source_file, path, data, digest, identity=identity_of(info), read_began_ns=began)
 
 
 def read_raw_file(

@@ -107,7 +107,7 @@ class RecordedFiles:
 
 def present_files(raw_dir: Path) -> dict[str, Path]:
     """source_file -> path of every file of the raw dir, named as the raw tables name them."""
-    return {documents.relative_source_file(raw_dir, p): p for p in documents.iter_raw_files(raw_dir)}
+    return dict(documents.raw_files(raw_dir))
 
 
 def read_unless_recorded(source_file: str, path: Path, recorded: RecordedFiles, stats: FileStats) -> FileRead:
