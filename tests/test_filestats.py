@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -29,7 +30,7 @@ from tests.conftest import wait_until_not_racy
 T = TypeVar("T")
 FILES = 4
 REPORT_LINE = "截至2019年底,东坪县累计建成村级光伏电站38座,总装机容量12.6兆瓦,带动贫困户2150户稳定增收。\n"
-DIRS = ("unchanged", "utime", "inode", "damaged", "agree", "force", "readable")
+DIRS = ("unchanged", "utime", "inode", "restored", "damaged", "agree", "force", "readable")
 
 
 def report(number: int) -> bytes:
@@ -180,6 +181,25 @@ def test_an_entry_for_another_inode_is_not_used(aged: dict[str, Path], tmp_path:
 
     assert check(raw, paths) == ["report_2.txt"]
     assert ingest(raw, paths).processed == 1
+
+
+def test_a_raw_dir_restored_from_a_copy_is_read_once_then_remembered(
+    aged: dict[str, Path], tmp_path: Path
+) -> None:
+    """The same path, the same names, sizes and mtimes (copied with them), but every inode new."""
+    raw, paths = aged["restored"], warehouse(tmp_path)
+    ingest(raw, paths)
+    copy = tmp_path / "copy"
+    shutil.copytree(raw, copy)  # copy2: mtimes kept
+    raw.rename(tmp_path / "old")
+    copy.rename(raw)
+    wait_until_not_racy(*raw.iterdir())
+
+    changed, read = bytes_read(lambda: check(raw, paths))
+    assert changed == [] and read >= raw_bytes(raw)
+    changed, read = bytes_read(lambda: check(raw, paths))
+    assert changed == [] and read < smallest_file(raw)
+    assert ingest(raw, paths).skipped == FILES
 
 
 @pytest.mark.parametrize("damage", ["absent", "garbage", "truncated", "other raw dir", "wrong shapes"])
