@@ -104,10 +104,11 @@ def raw_files(raw_dir: str | os.PathLike[str]) -> list[tuple[str, Path]]:
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         relative_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
         prefix = "" if relative_dir == "." else relative_dir + "/"
+        directory = Path(dirpath)
         for name in filenames:
             if name.startswith(".") or _is_ours(name):
                 continue
-            found.append((display_name(prefix + name), Path(dirpath, name)))
+            found.append((display_name(prefix + name), directory / name))
     if unreadable:
         exc = unreadable[0]
         where = Path(exc.filename) if exc.filename else root

@@ -23,9 +23,11 @@ No Dagster, dbt or pandas here: this module is what a no-op run imports.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import importlib.metadata
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -252,15 +254,8 @@ def run_need(raw_dir: str | os.PathLike[str], paths: WarehousePaths, version: st
     if unfetched:
         need.reasons.append(f"{unfetched} pages listed in sources.yaml are not fetched yet")
     try:
-        present = present_files(raw_dir)
-        need.files = len(present)
-        stats = FileStats.load(filestats.cache_path(paths.published), raw_dir)
-        con = connect(paths.published, read_only=True)
-        try:
-            changed = raw_files_out_of_sync(con, raw_dir, present, stats)
-        finally:
-            con.close()
-        stats.save()  # after a copy or a touch of the raw dir, only this check sees the new identities
+        with _cyclic_gc_paused():
+            need.files, changed = _compare_raw_files(raw_dir, paths)
     except documents.RawDirError as exc:  # the run fails on it with its own message
         need.reasons.append(str(exc))
         return need
@@ -270,3 +265,29 @@ def run_need(raw_dir: str | os.PathLike[str], paths: WarehousePaths, version: st
     if changed:
         need.reasons.append(f"{len(changed)} files new, changed or removed ({_examples(changed)})")
     return need
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """The comparison makes a few objects per raw file and no reference cycles; the cyclic collector
+    would walk them all again and again (a fifth of a no-op check at 100,000 files)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _compare_raw_files(raw_dir: Path, paths: WarehousePaths) -> tuple[int, list[str]]:
+    """How many files the raw dir holds, and which differ from the published raw tables."""
+    present = present_files(raw_dir)
+    stats = FileStats.load(filestats.cache_path(paths.published), raw_dir)
+    con = connect(paths.published, read_only=True)
+    try:
+        changed = raw_files_out_of_sync(con, raw_dir, present, stats)
+    finally:
+        con.close()
+    stats.save()  # after a copy or a touch of the raw dir, only this check sees the new identities
+    return len(present), changed
