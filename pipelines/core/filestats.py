@@ -1,10 +1,11 @@
 """What each raw file's bytes hashed to, remembered with its stat identity (git's index, for the raw dir).
 
-Reading and hashing every raw file is most of what a no-op run and an ingest with little new cost
-(6 s of 1.2 GB at 100,000 reports). A file whose stat *identity* -- (size, mtime_ns, ctime_ns, inode,
-device) -- is what it was when its bytes were hashed still holds those bytes, so the hash is taken
-from here and the file is not read. ctime is in the key because no user can set it: ``os.utime``
-puts an old mtime back but moves ctime to now, and so does every write, rename or chmod.
+Reading and hashing every raw file was most of the cost of a no-op run and of an ingest with
+little new (6 s for 1.2 GB at 100,000 reports). A file whose stat *identity* -- (size, mtime_ns,
+ctime_ns, inode, device) -- is what it was when its bytes were hashed still holds those bytes, so
+the hash is taken from here and the file is not read. ctime is in the key because no user can set
+it: ``os.utime`` puts an old mtime back but moves ctime to now, and so does every write, rename or
+chmod.
 
 *Racy* entries, as git calls them: a file written in the same timestamp tick as it was read could
 change again within that tick and keep its identity. So an entry is kept only when the file's mtime
