@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from pipelines.core.filestats import REREAD_ENV
 from pipelines.core.runlock import hold_run
 from pipelines.core.uptodate import INPUTS_VERSION_ENV, RunNeed, inputs_version, run_need
 from pipelines.core.warehouse import (
@@ -259,10 +260,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                     flush=True,
                 )
                 return 0
+            if args.force:  # whoever suspects the file-stat cache gets every raw file read again
+                os.environ[REREAD_ENV] = "1"
             _quiet_dagster()
             return _run_holding_the_warehouse(paths, raw_dir, run_id, dagster_home, need)
         finally:
             os.environ.pop(INPUTS_VERSION_ENV, None)
+            os.environ.pop(REREAD_ENV, None)
 
 
 def _set_shrink_limit(args: argparse.Namespace) -> None:
@@ -675,7 +679,9 @@ def _add_run(sub: Any) -> None:
         "(default 0.5, or $FUPIN_MAX_SHRINK)",
     )
     p.add_argument(
-        "--force", action="store_true", help="run every step even when the warehouse is up to date"
+        "--force",
+        action="store_true",
+        help="run every step even when the warehouse is up to date, reading every raw file again",
     )
     p.set_defaults(handler=cmd_run)
 

@@ -17,7 +17,7 @@ from dagster import (
 from pipelines.assets.partitions import RAW_SOURCES
 from pipelines.core import documents
 from pipelines.core.partitions import source_of
-from pipelines.core.uptodate import run_need
+from pipelines.core.uptodate import present_files, run_need
 from pipelines.resources import FupinSettings
 from pipelines.schedules import FULL_PIPELINE_JOB, SOURCE_PARTITIONS_JOB
 
@@ -27,14 +27,13 @@ Snapshot = dict[str, str]  # relative path -> "mtime_ns:size"
 def snapshot_raw_dir(raw_dir: Path) -> Snapshot:
     """What the sensor remembers about each raw file: cheap to compute, changes when the file does."""
     snapshot: Snapshot = {}
-    raw_dir = raw_dir.absolute()
-    for path in documents.iter_raw_files(raw_dir):
+    # Named as the warehouse stores them: a name that is not UTF-8 is escaped, so it can be JSON.
+    for name, path in present_files(raw_dir.absolute()).items():
         try:
             stat = path.stat()
         except OSError:
             continue  # vanished between listing and stat: the next tick sees it gone
-        # The name as the warehouse stores it: a name that is not UTF-8 is escaped, so it can be JSON.
-        snapshot[documents.relative_source_file(raw_dir, path)] = f"{stat.st_mtime_ns}:{stat.st_size}"
+        snapshot[name] = f"{stat.st_mtime_ns}:{stat.st_size}"
     return snapshot
 
 

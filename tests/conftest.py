@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,6 +35,16 @@ def dbt_manifest() -> Path:
     from pipelines.resources import prepare_dbt_manifest
 
     return prepare_dbt_manifest()
+
+
+def wait_until_not_racy(*paths: Path) -> None:
+    """Sleep until every file's mtime and ctime lie outside the racy window (no clock is set back)."""
+    from pipelines.core.filestats import RACY_MARGIN_NS
+
+    newest = max(max(p.stat().st_mtime_ns, p.stat().st_ctime_ns) for p in paths)
+    wait = (newest + RACY_MARGIN_NS - time.time_ns()) / 1e9 + 0.1
+    if wait > 0:
+        time.sleep(wait)
 
 
 def make_raw_dir(target: Path) -> Path:

@@ -6,15 +6,18 @@ Real `fupin run` subprocesses on one warehouse built from a copy of raw/, and th
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
+from pipelines.core.filestats import cache_path
 from pipelines.core.uptodate import inputs_version, run_need
 from pipelines.core.warehouse import WarehousePaths
-from tests.conftest import REPO_RAW
+from tests.conftest import REPO_RAW, wait_until_not_racy
 from tests.runs import build_from, run, warehouse_held
 
 pytestmark = pytest.mark.e2e
@@ -47,10 +50,23 @@ def test_an_unchanged_run_says_there_is_nothing_to_do_and_leaves_the_warehouse(
 
 
 def test_a_changed_report_is_run_and_published(built: tuple[Path, Path], tmp_path: Path) -> None:
+    """New bytes behind the old size and mtime (os.utime put it back) are still a change: the file-stat
+    cache remembers the report, but its ctime moved."""
     raw, warehouse = built
+    paths = WarehousePaths.from_published(warehouse)
     report = sorted(raw.glob("*.txt"))[0]
+    wait_until_not_racy(report)
+    assert run_need(raw, paths).up_to_date  # reads the report once more, and remembers it
+    info = report.stat()
+    remembered = json.loads(cache_path(warehouse).read_text())["files"][report.name]
+    assert remembered[:5] == [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev]
+
     original = report.read_bytes()
-    report.write_bytes(original + "\n\n2019年全县新建蔬菜大棚120栋。\n".encode())
+    digit = re.search(rb"[0-9]", original).start()  # one figure of the report, one digit up
+    changed = original[:digit] + str((original[digit] - 48 + 1) % 10).encode() + original[digit + 1 :]
+    assert changed != original and len(changed) == len(original)
+    report.write_bytes(changed)
+    os.utime(report, ns=(info.st_atime_ns, info.st_mtime_ns))
     try:
         before = _identity(warehouse)
         done = run(raw, warehouse)
@@ -66,9 +82,20 @@ def test_a_changed_report_is_run_and_published(built: tuple[Path, Path], tmp_pat
 
 def test_force_runs_every_step(built: tuple[Path, Path]) -> None:
     raw, warehouse = built
+    paths = WarehousePaths.from_published(warehouse)
+    wait_until_not_racy(*raw.iterdir())
+    run_need(raw, paths)  # the file-stat cache now knows every file as it is
+    cache = cache_path(warehouse)
+    remembered = cache.stat().st_ino
+
+    assert run(raw, warehouse).returncode == 0  # nothing to do, nothing read: the cache stays as it was
+    assert cache.stat().st_ino == remembered
+
     done = run(raw, warehouse, "--force")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "to do: --force" in done.stdout and "dagster run:" in done.stdout
+    # Its ingestion trusted no cache: every file was read, and the cache written again from them.
+    assert cache.stat().st_ino != remembered
     assert run_need(raw, WarehousePaths.from_published(warehouse)).up_to_date  # recorded again
 
 

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, multi_asset
 
 from pipelines.assets._common import raw_table_spec, row_count, table_metadata, warehouse_step
-from pipelines.core import stages
+from pipelines.core import filestats, stages
 from pipelines.core.documents import RawDirError
 from pipelines.core.gazetteer import load_gazetteer
 from pipelines.core.partitions import partition_outputs
@@ -43,7 +43,7 @@ def ingest_raw_documents(
         raise Failure(f"raw dir {raw_dir} does not exist or is not a directory")
     with warehouse_step(context, settings) as paths, open_work(paths) as con:
         try:
-            stats = stages.sync_raw_documents(con, raw_dir)
+            stats = stages.sync_raw_documents(con, raw_dir, file_stats=filestats.cache_path(paths.published))
         except RawDirError as exc:  # unmounted, empty or unreadable: nothing is removed
             raise Failure(str(exc)) from exc
         docs_meta = table_metadata(

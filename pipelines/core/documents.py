@@ -9,11 +9,13 @@ import logging
 import os
 import re
 import stat
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.core.decoding import DecodeError, decode_bytes
+from pipelines.core.filestats import Identity, identity_of
 from pipelines.core.models import RawDocument, RejectedDocument
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "document_from_read",
     "document_id",
     "iter_raw_files",
+    "raw_files",
     "read_file_bytes",
     "read_present_file",
     "read_raw_file",
@@ -84,16 +87,28 @@ def iter_raw_files(raw_dir: str | os.PathLike[str]) -> Iterator[Path]:
     directory that cannot be listed raises RawDirError: its files are not gone, so the run must not
     treat them as removed.
     """
+    for _, path in raw_files(raw_dir):
+        yield path
+
+
+def raw_files(raw_dir: str | os.PathLike[str]) -> list[tuple[str, Path]]:
+    """(source_file, path) of every file iter_raw_files yields, in its order.
+
+    The names are joined as strings, once per directory, not through pathlib per file: listing is
+    most of what a no-op check costs once unchanged files are not read (filestats.py).
+    """
     root = Path(raw_dir).absolute()  # absolute, so read_raw_file(raw_dir, path) never joins twice
     unreadable: list[OSError] = []
     found: list[tuple[str, Path]] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=unreadable.append):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        relative_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
+        prefix = "" if relative_dir == "." else relative_dir + "/"
+        directory = Path(dirpath)
         for name in filenames:
             if name.startswith(".") or _is_ours(name):
                 continue
-            path = Path(dirpath, name)
-            found.append((relative_source_file(root, path), path))
+            found.append((display_name(prefix + name), directory / name))
     if unreadable:
         exc = unreadable[0]
         where = Path(exc.filename) if exc.filename else root
@@ -103,8 +118,7 @@ def iter_raw_files(raw_dir: str | os.PathLike[str]) -> Iterator[Path]:
             f"cannot list {shown} in raw dir {root}: {exc.strerror or exc}{more}; fix its permissions "
             "or move it out of the raw dir (nothing was removed from the warehouse)"
         )
-    for _, path in sorted(found):
-        yield path
+    return sorted(found)
 
 
 def display_name(name: str) -> str:
@@ -185,27 +199,32 @@ def read_file_bytes(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes 
     symlink or a file swapped in meanwhile cannot hang the run or fill memory), then read up to the
     cap and never past it.
     """
+    return _read_file(path, max_bytes)[0]
+
+
+def _read_file(path: Path, max_bytes: int) -> tuple[bytes | str, os.stat_result | None]:
+    """read_file_bytes, with the descriptor's stat taken before its bytes were read."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except PermissionError:
-        return "permission denied"
+        return "permission denied", None
     except FileNotFoundError:
-        return "file disappeared while reading"
+        return "file disappeared while reading", None
     except OSError as exc:
-        return f"cannot read file: {exc.strerror or exc}"
+        return f"cannot read file: {exc.strerror or exc}", None
     with os.fdopen(fd, "rb", buffering=0) as handle:
         try:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
-                return _not_regular(info.st_mode)
+                return _not_regular(info.st_mode), None
             if info.st_size > max_bytes:
-                return _too_big(info.st_size, max_bytes)
+                return _too_big(info.st_size, max_bytes), None
             data = handle.read(max_bytes + 1) or b""
         except OSError as exc:
-            return f"cannot read file: {exc.strerror or exc}"
+            return f"cannot read file: {exc.strerror or exc}", None
     if len(data) > max_bytes:  # grew after the size check
-        return _too_big(len(data), max_bytes)
-    return data
+        return _too_big(len(data), max_bytes), None
+    return data, info
 
 
 def _too_big(size: int, max_bytes: int) -> str:
@@ -269,9 +288,16 @@ class FileRead:
 
     source_file: str
     path: Path
-    data: bytes | None = None
+    data: bytes | None = None  # None with a content_hash: the hash was known without reading (filestats)
     content_hash: str | None = None
     problem: str | None = None  # why the file was not read (name, type, size, permissions ...)
+    identity: Identity | None = None  # the file's stat when its bytes were read (filestats.identity_of)
+    read_began_ns: int = 0  # wall clock just before the file was opened (filestats.is_racy)
+
+    @property
+    def readable(self) -> bool:
+        """The file's bytes were read, now or (unchanged since) by an earlier run."""
+        return self.problem is None
 
 
 def read_present_file(source_file: str, path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> FileRead:
@@ -281,10 +307,12 @@ def read_present_file(source_file: str, path: Path, *, max_bytes: int = DEFAULT_
     unsupported = unsupported_type(path)
     if unsupported:
         return FileRead(source_file, path, problem=unsupported)
-    data = read_file_bytes(path, max_bytes=max_bytes)
+    began = time.time_ns()
+    data, info = _read_file(path, max_bytes)
     if isinstance(data, str):
         return FileRead(source_file, path, problem=data)
-    return FileRead(source_file, path, data=data, content_hash=content_hash(data))
+    digest = content_hash(data)
+    return FileRead(source_file, path, data, digest, identity=identity_of(info), read_began_ns=began)
 
 
 def read_raw_file(

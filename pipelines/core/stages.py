@@ -27,11 +27,12 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from pipelines.core import cleaning, documents, extract, partitions, scrape, versioning
-from pipelines.core.documents import FileRead, read_present_file
+from pipelines.core import cleaning, documents, extract, filestats, partitions, scrape, versioning
+from pipelines.core.documents import FileRead
+from pipelines.core.filestats import FileStats
 from pipelines.core.models import County, RawDocument, RejectedDocument
 from pipelines.core.tables import RAW_SCHEMA, RAW_TABLES
-from pipelines.core.uptodate import RecordedFiles, present_files
+from pipelines.core.uptodate import RecordedFiles, present_files, read_unless_recorded
 from pipelines.core.validation import FACT_COLUMNS, REJECTED_COLUMNS, split_valid_facts
 from pipelines.core.warehouse import STATE_SCHEMA, STATE_TABLES
 
@@ -336,13 +337,19 @@ def _sources_rejections(raw_dir: Path, now: dt.datetime) -> list[dict[str, Any]]
 
 
 def sync_raw_documents(
-    con: duckdb.DuckDBPyConnection, raw_dir: str | os.PathLike[str], *, source: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    raw_dir: str | os.PathLike[str],
+    *,
+    source: str | None = None,
+    file_stats: Path | None = None,
 ) -> StageStats:
     """Mirror the raw dir into raw.raw_documents / raw.rejected_documents, decoding only new bytes.
 
     Each file is read once: the bytes hashed are the bytes decoded, so a rejection is recorded under
-    the hash of what was judged and a file rewritten meanwhile is read again next run. A raw dir
-    that cannot be listed, or holds no readable file, raises RawDirError and changes nothing.
+    the hash of what was judged and a file rewritten meanwhile is read again next run. A file whose
+    stat identity is the one the cache at `file_stats` remembers with the hash recorded here is not
+    read at all (pipelines/core/filestats.py; None: every file is read). A raw dir that cannot be
+    listed, or holds no readable file, raises RawDirError and changes nothing.
     """
     raw_dir = Path(raw_dir).absolute()
     stats = StageStats("raw_documents")
@@ -350,6 +357,7 @@ def sync_raw_documents(
     present = present_files(raw_dir)
     if source is not None:  # one partition's files (pipelines/core/partitions.py)
         present = {name: path for name, path in present.items() if partitions.source_of(name) == source}
+    known = FileStats.load(file_stats, raw_dir)
 
     with _Transaction(con) as transaction:
         recorded = RecordedFiles.read(con)
@@ -380,8 +388,8 @@ def sync_raw_documents(
                 transaction.commit_and_continue()
 
         for source_file in sorted(present):
-            read = read_present_file(source_file, present[source_file])
-            readable += read.data is not None
+            read = read_unless_recorded(source_file, present[source_file], recorded, known)
+            readable += read.readable
             first_problem = first_problem or (read if read.problem else None)
             if recorded.holds(read):
                 stats.skipped += 1
@@ -400,6 +408,7 @@ def sync_raw_documents(
         if not readable:
             raise documents.RawDirError(_no_readable_file(raw_dir, len(present), first_problem))
         flush()
+    known.save()
     return stats
 
 
@@ -1146,9 +1155,12 @@ def build_partition(
     Independent of every other partition and of the working file: the whole-corpus stages adopt
     what it wrote (clean_documents / extract_document_facts with adopt=partition_outputs(paths)).
     """
+    own = partitions.partition_paths(paths, source)
     with partitions.open_partition(paths, source) as con:
         return {
-            "raw_documents": sync_raw_documents(con, raw_dir, source=source),
+            "raw_documents": sync_raw_documents(
+                con, raw_dir, source=source, file_stats=filestats.cache_path(own.published)
+            ),
             "cleaned_documents": clean_documents(con, places),
             "extracted_facts": extract_document_facts(con, catalog, places, gazetteer),
         }

@@ -13,22 +13,29 @@ pipelines/core/warehouse.py) with that file's identity: a published file the rec
 describe (replaced by hand, or published by a run killed before it wrote the record) is never taken
 as up to date.
 
+The raw files are compared by hash, but an unchanged file is not read: its hash is remembered with
+its stat identity, as git's index does (pipelines/core/filestats.py), so a no-op check costs a
+listing and a stat per file.
+
 No Dagster, dbt or pandas here: this module is what a no-op run imports.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import importlib.metadata
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
-from pipelines.core import documents
+from pipelines.core import documents, filestats
 from pipelines.core.documents import FileRead, read_present_file
+from pipelines.core.filestats import FileStats
 from pipelines.core.tables import RAW_SCHEMA
 from pipelines.core.warehouse import (
     WarehousePaths,
@@ -102,17 +109,41 @@ class RecordedFiles:
 
 def present_files(raw_dir: Path) -> dict[str, Path]:
     """source_file -> path of every file of the raw dir, named as the raw tables name them."""
-    return {documents.relative_source_file(raw_dir, p): p for p in documents.iter_raw_files(raw_dir)}
+    return dict(documents.raw_files(raw_dir))
+
+
+def read_unless_recorded(source_file: str, path: Path, recorded: RecordedFiles, stats: FileStats) -> FileRead:
+    """A file as it is now, read only when it must be: when its stat identity is the one remembered
+    and the hash remembered is what the raw tables recorded, that hash (no bytes); else the file
+    read, and remembered. The one place both the no-op check and ingestion decide to read a file."""
+    known = stats.known_hash(source_file, path)
+    if known is not None:
+        cached = FileRead(source_file, path, content_hash=known)
+        if recorded.holds(cached):
+            return cached
+    read = read_present_file(source_file, path)
+    stats.remember(source_file, read.identity, read.read_began_ns, read.content_hash)
+    return read
 
 
 def raw_files_out_of_sync(
-    con: duckdb.DuckDBPyConnection, raw_dir: str | os.PathLike[str], present: dict[str, Path] | None = None
+    con: duckdb.DuckDBPyConnection,
+    raw_dir: str | os.PathLike[str],
+    present: dict[str, Path] | None = None,
+    stats: FileStats | None = None,
 ) -> list[str]:
     """Files of the raw dir that are new or changed since the raw tables were loaded, and files the
-    tables name that are gone: what the next run's ingestion would touch. Reads only."""
-    present = present_files(Path(raw_dir).absolute()) if present is None else present
+    tables name that are gone: what the next run's ingestion would touch. Reads only the raw tables;
+    reads a raw file only when `stats` (default: none, read every file) does not know its bytes."""
+    raw_dir = Path(raw_dir).absolute()
+    present = present_files(raw_dir) if present is None else present
+    stats = FileStats(None, os.fspath(raw_dir)) if stats is None else stats
     recorded = RecordedFiles.read(con)
-    changed = [name for name, path in present.items() if not recorded.holds(read_present_file(name, path))]
+    changed = [
+        name
+        for name, path in present.items()
+        if not recorded.holds(read_unless_recorded(name, path, recorded, stats))
+    ]
     return sorted(changed + list(recorded.files - set(present)))
 
 
@@ -191,9 +222,11 @@ def _examples(names: list[str]) -> str:
 
 
 def run_need(raw_dir: str | os.PathLike[str], paths: WarehousePaths, version: str | None = None) -> RunNeed:
-    """What a run on raw_dir and this warehouse would have to do; reads only, takes no lock.
+    """What a run on raw_dir and this warehouse would have to do; takes no lock, writes nothing but
+    the file-stat cache (pipelines/core/filestats.py, replaced atomically).
 
-    The cheap questions come first; the raw files are read and hashed only when all else matches.
+    The cheap questions come first; the raw files are compared only when all else matches, and a
+    file is read and hashed only when its stat identity is not the one remembered with its hash.
     """
     raw_dir = Path(raw_dir).absolute()
     need = RunNeed()
@@ -221,13 +254,8 @@ def run_need(raw_dir: str | os.PathLike[str], paths: WarehousePaths, version: st
     if unfetched:
         need.reasons.append(f"{unfetched} pages listed in sources.yaml are not fetched yet")
     try:
-        present = present_files(raw_dir)
-        need.files = len(present)
-        con = connect(paths.published, read_only=True)
-        try:
-            changed = raw_files_out_of_sync(con, raw_dir, present)
-        finally:
-            con.close()
+        with _cyclic_gc_paused():
+            need.files, changed = _compare_raw_files(raw_dir, paths)
     except documents.RawDirError as exc:  # the run fails on it with its own message
         need.reasons.append(str(exc))
         return need
@@ -237,3 +265,29 @@ def run_need(raw_dir: str | os.PathLike[str], paths: WarehousePaths, version: st
     if changed:
         need.reasons.append(f"{len(changed)} files new, changed or removed ({_examples(changed)})")
     return need
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """The comparison makes a few objects per raw file and no reference cycles; the cyclic collector
+    would walk them all again and again (a fifth of a no-op check at 100,000 files)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _compare_raw_files(raw_dir: Path, paths: WarehousePaths) -> tuple[int, list[str]]:
+    """How many files the raw dir holds, and which differ from the published raw tables."""
+    present = present_files(raw_dir)
+    stats = FileStats.load(filestats.cache_path(paths.published), raw_dir)
+    con = connect(paths.published, read_only=True)
+    try:
+        changed = raw_files_out_of_sync(con, raw_dir, present, stats)
+    finally:
+        con.close()
+    stats.save()  # after a copy or a touch of the raw dir, only this check sees the new identities
+    return len(present), changed

@@ -19,6 +19,7 @@ from pipelines.core.documents import (
     read_raw_file,
     relative_source_file,
 )
+from pipelines.core.filestats import cache_path
 from pipelines.core.html_text import MAX_NESTING, flatten_deep_nesting, html_to_article
 from pipelines.core.models import RawDocument, RejectedDocument
 from pipelines.core.stages import sync_raw_documents
@@ -31,14 +32,17 @@ REPORT = (
 )
 
 
-def test_a_file_rewritten_while_it_is_read_is_read_again_next_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize("cached", [False, True], ids=["every file read", "file-stat cache"])
+def test_a_file_rewritten_while_it_is_read_is_read_again_next_run(tmp_path: Path, cached: bool) -> None:
     """An editor or a sync tool saves a new version while a run reads it (the file is empty for a
     moment): whatever that run recorded, the next run, with the file whole, must load the new version.
-    Before, the run hashed the whole new version but judged the empty file, and skipped it forever."""
+    Before, the run hashed the whole new version but judged the empty file, and skipped it forever.
+    With the file-stat cache too: what it remembers of a file read mid-write must not stand for it."""
     raw = tmp_path / "raw"
     raw.mkdir()
     report = raw / "report.txt"
     paths = WarehousePaths.from_published(tmp_path / "wh" / "fupin.duckdb")
+    file_stats = cache_path(paths.published) if cached else None
     for version in range(60):
         content = (REPORT * 40 + f"第{version}版\n").encode("utf-8")
         stop = threading.Event()
@@ -54,13 +58,13 @@ def test_a_file_rewritten_while_it_is_read_is_read_again_next_run(tmp_path: Path
         writer.start()
         try:
             with open_work(paths) as con:
-                sync_raw_documents(con, raw)
+                sync_raw_documents(con, raw, file_stats=file_stats)
         finally:
             stop.set()
             writer.join()
         report.write_bytes(content)
         with open_work(paths) as con:
-            sync_raw_documents(con, raw)
+            sync_raw_documents(con, raw, file_stats=file_stats)
             loaded = con.execute("SELECT content_hash FROM raw.raw_documents").fetchall()
         assert loaded == [(content_hash(content),)], f"version {version} was never read again"
 
