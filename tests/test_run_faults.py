@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -49,6 +50,22 @@ def _lock_holder(warehouse: Path) -> dict | None:
     return record if record.get("run_id") and not record.get("finished") else None
 
 
+def _kill_and_wait_for_its_processes(victim: subprocess.Popen, left: dict[int, str], timeout: float) -> None:
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait(timeout=10)
+    _wait_for(lambda: not any(alive(pid) for pid in left), timeout, "the killed run's processes to end")
+
+
+def _reap(victim: subprocess.Popen, left: dict[int, str]) -> None:
+    """However the test ended: no process of the run is left (they would hold its output pipes open)."""
+    if victim.poll() is None:
+        victim.kill()
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    victim.communicate()
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_a_second_run_on_the_same_warehouse_fails_naming_the_holder(
     tmp_path: Path, dbt_manifest: Path
@@ -84,6 +101,7 @@ def test_killing_a_run_during_dbt_leaves_no_process_and_the_next_run_recovers(
     raw = _raw(tmp_path / "raw", sorted(REPO_RAW.glob("*.txt")))
     warehouse = tmp_path / "wh" / "fupin.duckdb"
     victim = start(raw, warehouse)
+    left: dict[int, str] = {}
     try:
         for line in victim.stdout:  # dbt builds right after the facts are validated and checked
             if "validated_facts_match_schema" in line:
@@ -91,13 +109,9 @@ def test_killing_a_run_during_dbt_leaves_no_process_and_the_next_run_recovers(
         time.sleep(1.5)  # inside dbt build (it takes seconds)
         left = descendants(victim.pid)
         assert not [c for c in left.values() if "dbt" in c and " build" in c]  # dbt runs in the run's process
-        os.kill(victim.pid, signal.SIGKILL)
-        victim.wait(timeout=10)
-        _wait_for(lambda: not any(alive(pid) for pid in left), 3, "the killed run's processes to end")
+        _kill_and_wait_for_its_processes(victim, left, 3)
     finally:
-        if victim.poll() is None:
-            victim.kill()
-        victim.communicate()
+        _reap(victim, left)
 
     done = run(raw, warehouse)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -133,16 +147,9 @@ def test_killing_a_run_while_its_workers_clean_leaves_no_process(tmp_path: Path,
             return found if len(pool) >= 2 else {}
 
         left = _wait_for(workers_started, 120, "the run's workers")
-        os.kill(victim.pid, signal.SIGKILL)
-        victim.wait(timeout=10)
-        _wait_for(lambda: not any(alive(pid) for pid in left), 10, "the killed run's workers to end")
+        _kill_and_wait_for_its_processes(victim, left, 10)
     finally:
-        if victim.poll() is None:
-            victim.kill()
-        for pid in left:  # when the test fails: they would hold the run's output pipe open
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        victim.communicate()
+        _reap(victim, left)
 
 
 def test_a_dagster_run_stops_while_a_fupin_run_holds_the_warehouse(
