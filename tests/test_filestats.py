@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -272,3 +273,19 @@ def test_a_cached_file_counts_as_readable(aged: dict[str, Path], tmp_path: Path)
     os.mkfifo(only_fifo / "pipe.txt")
     with pytest.raises(RawDirError, match="no readable file"):
         ingest(only_fifo, warehouse(tmp_path / "other"))
+
+
+def test_saving_removes_the_copies_killed_savers_left_and_only_theirs(tmp_path: Path) -> None:
+    cache = tmp_path / "fupin.filestats.json"
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    abandoned = tmp_path / f".{cache.name}.{ended.pid}.tmp"
+    in_progress = tmp_path / f".{cache.name}.{os.getppid()}.tmp"  # a live process's save
+    for leftover in (abandoned, in_progress):
+        leftover.write_text('{"format": 1, "raw_d', encoding="utf-8")
+    stats = FileStats(cache, os.fspath(tmp_path))
+    stats.seen["a.txt"] = [1, 2, 3, 4, 5, "hash"]
+    stats.save()
+    assert not abandoned.exists()
+    assert in_progress.exists()
+    assert json.loads(cache.read_bytes())["files"] == {"a.txt": [1, 2, 3, 4, 5, "hash"]}

@@ -36,6 +36,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines.core import processes
+
 FORMAT = 1
 # Not trusted: an mtime or ctime this close to (or after) the moment the file's read began. It must
 # exceed the coarsest timestamp tick of a filesystem a raw dir may sit on -- 2 s (FAT's mtime; ext3
@@ -123,7 +125,10 @@ class FileStats:
 
     def save(self) -> None:
         """Replace the cache file atomically with what this run saw, if that differs from what it loaded."""
-        if self.path is None or self.seen == self.entries:
+        if self.path is None:
+            return
+        remove_abandoned_saves(self.path)
+        if self.seen == self.entries:
             return
         record = {"format": FORMAT, "raw_dir": self.raw_dir, "files": self.seen}
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
@@ -133,3 +138,13 @@ class FileStats:
         except OSError:  # a read-only or full warehouse dir costs the next run its speed, nothing else
             with contextlib.suppress(OSError):
                 tmp.unlink()
+
+
+def remove_abandoned_saves(path: Path) -> None:
+    """Delete the half-written copies of the cache that processes killed while saving it left (each
+    is named after its writer's pid); a live process's copy is left to it."""
+    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+        writer = leftover.name[len(path.name) + 2 : -len(".tmp")]
+        if writer.isdigit() and not processes.exists(int(writer)):
+            with contextlib.suppress(OSError):
+                leftover.unlink()

@@ -27,7 +27,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from pipelines.core import cleaning, documents, extract, filestats, partitions, scrape, versioning
+from pipelines.core import cleaning, documents, extract, filestats, partitions, processes, scrape, versioning
 from pipelines.core.documents import FileRead
 from pipelines.core.filestats import FileStats
 from pipelines.core.models import County, RawDocument, RejectedDocument
@@ -180,21 +180,11 @@ def _exit_when_gone(pid: int) -> None:
     except ProcessLookupError:
         os._exit(1)  # gone before this worker started
     except (AttributeError, OSError):  # no pidfd (not Linux, or before 5.3): poll instead
-        while _alive(pid):
+        while processes.exists(pid):
             time.sleep(1.0)
         os._exit(1)
     select.select([watched], [], [])
     os._exit(1)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # it exists, as another user's process
-    return True
 
 
 def _pool_start_method() -> multiprocessing.context.BaseContext | None:
