@@ -24,7 +24,9 @@ __all__ = ["CLEANER_VERSION", "LineMetadata", "clean_document", "read_metadata_l
 CLEANER_VERSION = source_version("cleaning", "normalize", "html_text", "pubdate", "patterns")
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
-_SPACES = re.compile(r"[ \t\f\v\u00a0\u3000]+")
+# The space characters a line is tidied of (a run of them becomes one space).
+_SPACE_CHARS = " \t\f\v\u00a0\u3000"
+_SPACES = re.compile(f"[{_SPACE_CHARS}]+")
 
 # Ends a sentence (after normalisation !?:; are half-width). A closing quote usually ends a
 # quoted sentence or a heading like 下好顶层设计“先手棋”.
@@ -92,9 +94,10 @@ _BYLINE = re.compile(
 _ROLE_WORDS = re.compile(r"本报记者|特约记者|见习记者|记者|通讯员|文/摄|文/图|图/文|摄影|撰文|撰稿|[□■◎●▲]")
 _INLINE_REPORTER = re.compile(r"^.{0,12}?[(\[]\s*(?:本报)?记者\s*(?P<who>[\u4e00-\u9fff· 、]{2,30}?)\s*[)\]]")
 # "...的目标。(记者 吕少锋 张小军)" closing a paragraph: a credit, not part of the sentence.
+_CREDIT_CLOSERS = (")", "]")  # a trailing credit closes its line with one of these
 _TRAILING_CREDIT = re.compile(
     r"(?<=[。!?”…])\s*[(\[]\s*(?:(?:本报|特约|见习)?记者|通讯员|作者|文/图|文/摄|摄影)\s*:?\s*"
-    r"(?P<who>[\u4e00-\u9fff· 、]{2,40}?)\s*[)\]]$"
+    r"(?P<who>[\u4e00-\u9fff· 、]{2,40}?)\s*[" + re.escape("".join(_CREDIT_CLOSERS)) + "]$"
 )
 
 
@@ -383,10 +386,8 @@ def _pick_title(kept: list[tuple[str, bool]]) -> str | None:
 
 def _has_spaces_to_tidy(line: str) -> bool:
     """Whether _SPACES.sub(" ", line) changes the line: two spaces in a row or another space
-    character (six tests in C, a third of the pattern's scan)."""
-    return (
-        "  " in line or "\t" in line or "\f" in line or "\v" in line or "\u00a0" in line or "\u3000" in line
-    )
+    character (a few tests in C, a third of the pattern's scan)."""
+    return "  " in line or any(space in line for space in _SPACE_CHARS[1:])
 
 
 def _tidy_line(line: str) -> str:
@@ -438,7 +439,7 @@ def clean_document(text: str, *, is_html: bool, url: str | None = None) -> Clean
             kept.append(("", False))
             continue
         # a credit closes the line with a bracket (the test in C spares the scan of every line)
-        m = _TRAILING_CREDIT.search(line) if line.endswith((")", "]")) else None
+        m = _TRAILING_CREDIT.search(line) if line.endswith(_CREDIT_CLOSERS) else None
         if m:
             author = author or _names(m.group("who"))
             line = line[: m.start()].rstrip()
