@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from pipelines.core.dbt_inputs import UNCHANGED_METADATA
 from pipelines.core.filestats import REREAD_ENV
 from pipelines.core.runlock import hold_run
 from pipelines.core.uptodate import INPUTS_VERSION_ENV, RunNeed, inputs_version, run_need
@@ -143,6 +144,7 @@ class _Progress:
         self.finished: list[str] = []  # steps that succeeded
         self.failed: list[str] = []
         self._step_assets: Counter[str] = Counter()
+        self._step_unchanged: Counter[str] = Counter()  # models reported current without a rebuild
         self._check_steps: dict[str, str] = {}  # step of a Python asset check -> its outcome
 
     def __call__(self, entry: Any) -> None:
@@ -155,7 +157,8 @@ class _Progress:
             materialization = event.event_specific_data.materialization
             key = materialization.asset_key.to_user_string()
             self.materialized[key] = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
-            self._step_assets[step] += 1
+            unchanged = self.materialized[key].get(UNCHANGED_METADATA, False)
+            (self._step_unchanged if unchanged else self._step_assets)[step] += 1
         elif kind == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             severity = evaluation.severity.value.lower()
@@ -185,7 +188,10 @@ class _Progress:
 
     def _describe_step(self, step: str) -> str:
         if step == "dbt_models":
-            return f"{self._step_assets[step]} dbt models built, {self.checks['passed']} checks passed so far"
+            unchanged = self._step_unchanged[step]
+            kept = f" ({unchanged} unchanged since the last build, not rebuilt)" if unchanged else ""
+            passed = self.checks["passed"]
+            return f"{self._step_assets[step]} dbt models built{kept}, {passed} checks passed so far"
         if step in self._check_steps:
             return f"check {self._check_steps[step]}"
         if step == "scraped_pages":
@@ -203,6 +209,8 @@ class _Progress:
     def _print(self, line: str) -> None:
         print(line, file=self.out, flush=True)
 
+
+PUBLISH_STEP = "published_warehouse"  # a run that did not finish this step published nothing
 
 # Which assets each step materialises, for the progress lines.
 _STEP_ASSETS = {
@@ -337,7 +345,10 @@ def _run_holding_the_warehouse(
     if interrupted is not None:
         print(f"fupin: {stopped} (log: {log_path})", file=sys.stderr)
         return 128 + interrupted
-    if not result.success:
+    if result.success and PUBLISH_STEP not in progress.finished:
+        # Dagster skips a step whose inputs were not produced and still calls the run a success.
+        progress.failures.append((PUBLISH_STEP, "the step did not run, so nothing was published"))
+    if not result.success or PUBLISH_STEP not in progress.finished:
         step, message = progress.failures[0] if progress.failures else ("run", "the run did not succeed")
         print(
             f"fupin: run failed at {step}: {message} (details: {log_path}); "

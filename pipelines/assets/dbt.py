@@ -6,17 +6,24 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+import orjson
 from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckResult,
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
     AssetMaterialization,
     AssetSpec,
+    MaterializeResult,
     Output,
 )
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from pipelines.assets._common import warehouse_step
+from pipelines.core import dbt_inputs
+from pipelines.core.dbt_inputs import UNCHANGED_METADATA, BuildPlan
+from pipelines.core.uptodate import code_version
 from pipelines.core.warehouse import WarehousePaths, connect, open_work, work_lock
 from pipelines.resources import (
     DBT_DATABASE_ENV,
@@ -150,19 +157,126 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, settings: Fu
         # start from the manifest `dbt parse` wrote for the default path, a full re-parse every build.
         events: list[Any] = []
         with work_lock(paths), _env(DBT_DATABASE_ENV, os.fspath(paths.work)):
-            invocation = dbt.cli(["build"], context=context, target_path=paths.dbt_target)
+            manifest = orjson.loads(dbt_project.manifest_path.read_bytes())
+            plan, inputs = _plan_build(paths, manifest, subset=context.is_subset)
+            _log_plan(context, plan)
+            invocation = dbt.cli(
+                ["build", *_exclusion_args(plan)], context=context, target_path=paths.dbt_target
+            )
             try:
                 events.extend(invocation.stream())
             except BaseException:
                 yield from events  # the models built before a failure are still reported
                 raise
-            # Counted once dbt has exited: DuckDB lets no other process open the file while dbt writes it.
+            # Written once dbt has exited: DuckDB lets no other process open the file while dbt writes it.
+            if not context.is_subset:
+                with contextlib.closing(connect(paths.work)) as con:
+                    dbt_inputs.record_inputs(con, inputs)
             counts = model_row_counts(paths, _model_relations(events, invocation.manifest))
-    for event in events:
+    for index, event in enumerate(events):
         unique_id = _model_unique_id(event)
         if unique_id in counts:
-            event = event.with_metadata({**event.metadata, "dagster/row_count": counts[unique_id]})
-        yield event
+            events[index] = event.with_metadata({**event.metadata, "dagster/row_count": counts[unique_id]})
+    yield from _in_dependency_order([*_unchanged_models(manifest, plan), *events], manifest)
+
+
+def _in_dependency_order(events: list[Any], manifest: Mapping[str, Any]) -> list[Any]:
+    """Dagster takes a multi-asset's outputs only in dependency order: each model after the models it
+    reads, and a check after the model it checks. dbt's events come in the order its threads finished
+    (which respects dependencies), the skipped models' reports apart from them: sort both together.
+    The sort is stable, so events of one model keep dbt's order."""
+    rank = {
+        translator.get_asset_key(node): position for position, node in enumerate(_models_in_order(manifest))
+    }
+
+    def key(event: Any) -> tuple[int, int]:
+        if isinstance(event, AssetCheckResult):
+            return rank.get(event.asset_key, -1), 1
+        if isinstance(event, AssetCheckEvaluation):
+            return rank.get(event.asset_check_key.asset_key, -1), 1
+        if isinstance(event, Output):
+            node = manifest["nodes"].get(_model_unique_id(event) or "")
+            return (rank.get(translator.get_asset_key(node), -1) if node else -1), 0
+        return rank.get(getattr(event, "asset_key", None), -1), 0
+
+    return sorted(events, key=key)
+
+
+def _models_in_order(manifest: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The models, each after every model it reads."""
+    models = {uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "model"}
+    ordered: list[Mapping[str, Any]] = []
+    placed: set[str] = set()
+    while len(placed) < len(models):
+        ready = [
+            uid
+            for uid, node in sorted(models.items())
+            if uid not in placed
+            and all(dep in placed or dep not in models for dep in node["depends_on"]["nodes"])
+        ]
+        if not ready:
+            raise ValueError("the dbt models depend on each other in a cycle")
+        ordered += [models[uid] for uid in ready]
+        placed.update(ready)
+    return ordered
+
+
+def _plan_build(
+    paths: WarehousePaths, manifest: Mapping[str, Any], *, subset: bool
+) -> tuple[BuildPlan, dict[str, str]]:
+    """What this build skips, and the inputs it builds from (recorded when it succeeds). The record
+    of the last build is forgotten first: a build that fails or is killed is followed by a full one."""
+    with contextlib.closing(connect(paths.work)) as con:
+        inputs = dbt_inputs.fingerprint_sources(con, dbt_inputs.source_relations(manifest))
+        inputs[dbt_inputs.CODE_INPUT] = code_version()
+        if subset:
+            plan = BuildPlan(full_build_reason="a subset of the models was selected")
+        else:
+            plan = dbt_inputs.plan_build(
+                manifest, inputs, dbt_inputs.recorded_inputs(con), dbt_inputs.existing_relations(con)
+            )
+        dbt_inputs.forget_inputs(con)
+    return plan, inputs
+
+
+def _exclusion_args(plan: BuildPlan) -> list[str]:
+    """dbt's --exclude of the skipped nodes; "empty" indirect selection keeps the tests of a skipped
+    view (dbt would otherwise drop a test with its model)."""
+    if not plan.excluded:
+        return []
+    return ["--exclude", " ".join(plan.excluded), "--indirect-selection", "empty"]
+
+
+def _log_plan(context: AssetExecutionContext, plan: BuildPlan) -> None:
+    if plan.full_build_reason:
+        context.log.info(f"Building every dbt model: {plan.full_build_reason}.")
+    else:
+        changed = ", ".join(plan.changed_sources) or "none"
+        context.log.info(
+            f"Sources changed since the last build: {changed}. Skipping {len(plan.skipped_models)} models "
+            f"and {len(plan.skipped_tests)} tests whose inputs did not change (views are never rebuilt for "
+            "new rows)."
+        )
+
+
+def _unchanged_models(manifest: Mapping[str, Any], plan: BuildPlan) -> Iterator[MaterializeResult]:
+    """Each model the build skipped, reported current: it holds what a rebuild would write (its
+    sources are as they were at the last build), and the steps downstream (publishing) need every
+    model reported. Its metadata says it was not rebuilt and why."""
+    skipped = set(plan.skipped_models)
+    for node in manifest["nodes"].values():
+        if node["resource_type"] == "model" and node["name"] in skipped:
+            yield MaterializeResult(
+                asset_key=translator.get_asset_key(node),
+                metadata={
+                    UNCHANGED_METADATA: True,
+                    "fupin/why_not_rebuilt": (
+                        "a view reads new rows by itself"
+                        if node["config"].get("materialized") == "view"
+                        else "no source upstream of it changed since the last build"
+                    ),
+                },
+            )
 
 
 def _model_unique_id(event: Any) -> str | None:

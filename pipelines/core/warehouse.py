@@ -74,6 +74,12 @@ STATE_TABLES: dict[str, dict[str, str]] = {
     "last_validated_facts": {
         "fact_id": "VARCHAR",
     },
+    # What the last dbt build that succeeded was built from: each source's fingerprint and the code
+    # version (pipelines/core/dbt_inputs.py), so the next build redoes only what changed.
+    "dbt_build_inputs": {
+        "input": "VARCHAR",
+        "fingerprint": "VARCHAR",
+    },
 }
 
 
