@@ -172,12 +172,17 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, settings: Fu
             if not context.is_subset:
                 with contextlib.closing(connect(paths.work)) as con:
                     dbt_inputs.record_inputs(con, inputs)
-            counts = model_row_counts(paths, _model_relations(events, invocation.manifest))
+            skipped = _skipped_models(manifest, plan)
+            relations = {**_model_relations(events, invocation.manifest), **skipped}
+            counts = model_row_counts(paths, relations)
     for index, event in enumerate(events):
         unique_id = _model_unique_id(event)
         if unique_id in counts:
             events[index] = event.with_metadata({**event.metadata, "dagster/row_count": counts[unique_id]})
-    yield from _in_dependency_order([*_unchanged_models(manifest, plan), *events], manifest)
+    unchanged = [
+        _unchanged_model(manifest["nodes"][unique_id], counts.get(unique_id)) for unique_id in skipped
+    ]
+    yield from _in_dependency_order([*unchanged, *events], manifest)
 
 
 def _in_dependency_order(events: list[Any], manifest: Mapping[str, Any]) -> list[Any]:
@@ -259,24 +264,29 @@ def _log_plan(context: AssetExecutionContext, plan: BuildPlan) -> None:
         )
 
 
-def _unchanged_models(manifest: Mapping[str, Any], plan: BuildPlan) -> Iterator[MaterializeResult]:
-    """Each model the build skipped, reported current: it holds what a rebuild would write (its
-    sources are as they were at the last build), and the steps downstream (publishing) need every
-    model reported. Its metadata says it was not rebuilt and why."""
+def _skipped_models(manifest: Mapping[str, Any], plan: BuildPlan) -> dict[str, str]:
+    """unique_id -> relation of each model the build skips."""
     skipped = set(plan.skipped_models)
-    for node in manifest["nodes"].values():
-        if node["resource_type"] == "model" and node["name"] in skipped:
-            yield MaterializeResult(
-                asset_key=translator.get_asset_key(node),
-                metadata={
-                    UNCHANGED_METADATA: True,
-                    "fupin/why_not_rebuilt": (
-                        "a view reads new rows by itself"
-                        if node["config"].get("materialized") == "view"
-                        else "no source upstream of it changed since the last build"
-                    ),
-                },
-            )
+    return {
+        unique_id: dbt_inputs.relation_of(node)
+        for unique_id, node in manifest["nodes"].items()
+        if node["resource_type"] == "model" and node["name"] in skipped
+    }
+
+
+def _unchanged_model(node: Mapping[str, Any], row_count: int | None) -> MaterializeResult:
+    """A model the build skipped, reported current: it holds what a rebuild would write (its sources
+    are as they were at the last build), and the steps downstream (publishing) need every model
+    reported. Its metadata says it was not rebuilt and why."""
+    why = (
+        "a view reads new rows by itself"
+        if node["config"].get("materialized") == "view"
+        else "no source upstream of it changed since the last build"
+    )
+    metadata: dict[str, Any] = {UNCHANGED_METADATA: True, "fupin/why_not_rebuilt": why}
+    if row_count is not None:
+        metadata["dagster/row_count"] = row_count
+    return MaterializeResult(asset_key=translator.get_asset_key(node), metadata=metadata)
 
 
 def _model_unique_id(event: Any) -> str | None:
@@ -294,7 +304,7 @@ def _model_relations(events: Iterable[Any], manifest: Mapping[str, Any]) -> dict
     for event in events:
         node = nodes.get(_model_unique_id(event) or "", {})
         if node.get("resource_type") == "model" and node["config"].get("materialized") != "ephemeral":
-            relations[node["unique_id"]] = f'"{node["schema"]}"."{node.get("alias") or node["name"]}"'
+            relations[node["unique_id"]] = dbt_inputs.relation_of(node)
     return relations
 
 

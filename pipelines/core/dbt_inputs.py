@@ -50,14 +50,15 @@ class BuildPlan:
         return self.skipped_models + self.skipped_tests
 
 
-def _relation(node: Mapping[str, Any]) -> str:
+def relation_of(node: Mapping[str, Any]) -> str:
+    """The "schema"."name" of a model or source of the manifest."""
     return f'"{node["schema"]}"."{node.get("identifier") or node.get("alias") or node["name"]}"'
 
 
 def source_relations(manifest: Mapping[str, Any]) -> dict[str, str]:
     """unique_id -> "schema"."table" of every source some model reads."""
     read = {dep for node in _models(manifest).values() for dep in node["depends_on"]["nodes"]}
-    return {uid: _relation(source) for uid, source in manifest["sources"].items() if uid in read}
+    return {uid: relation_of(source) for uid, source in manifest["sources"].items() if uid in read}
 
 
 def _models(manifest: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
@@ -126,7 +127,7 @@ def plan_build(
         return BuildPlan(full_build_reason="the code changed since the last build")
     if set(recorded) != set(current):
         return BuildPlan(full_build_reason="the models read other sources than at the last build")
-    missing = sorted(node["name"] for node in models.values() if _relation(node) not in existing_relations)
+    missing = sorted(node["name"] for node in models.values() if relation_of(node) not in existing_relations)
     if missing:
         return BuildPlan(full_build_reason=f"{', '.join(missing)} missing from the working file")
     changed = {uid for uid in current if uid != CODE_INPUT and current[uid] != recorded[uid]}
