@@ -5,8 +5,9 @@
 
 Each side (this worktree's code, and --base exported with `git archive`) gets a fresh warehouse
 built from the same copy of --raw (scratch dirs under $TMPDIR, deleted afterwards unless --keep),
-then: `fupin run` with nothing changed, --runs times (median and range); --extra copied into the
-raw dir and `fupin run` again (+1 report); the no-op again. Wall seconds of the whole subprocess,
+then: `fupin run` with nothing changed, --runs times (median and range); --runs rounds of one
+report added (--extra, a UTF-8 text, with a line of its own each round) and `fupin run` on each
+side; the no-op again. Wall seconds of the whole subprocess,
 start-up included, as a user or a sensor pays them. --in-place uses --raw itself (read-only: only
 the warehouse dir is written) and skips the +1 run.
 
@@ -86,14 +87,19 @@ def measure(
     _once(sides, raw, "first no-op")  # reads what the cache does not know yet, and remembers it
     _interleaved(sides, raw, runs, "no-op")
     if extra is not None:
-        added = raw / extra.name
-        shutil.copyfile(extra, added)
+        added: list[Path] = []
         try:
-            _once(sides, raw, "+1 report")
+            for round_ in range(runs):
+                # A report of its own each round (--extra with a line added), so every run has one to do.
+                report = raw / f"{extra.stem}.plus{round_}{extra.suffix}"
+                report.write_bytes(extra.read_bytes() + f"\n\n（第{round_ + 1}次补充）\n".encode())
+                added.append(report)
+                _interleaved(sides, raw, 1, "+1 report")
             _interleaved(sides, raw, runs, "no-op after +1")
         finally:
-            added.unlink()
-        _once(sides, raw, "-1 report")  # back to the corpus a later --scratch run starts from
+            for report in added:
+                report.unlink()
+        _once(sides, raw, "added removed")  # back to the corpus a later --scratch run starts from
     return sides
 
 
@@ -182,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{'':<16}"
             + "".join(f"{label + (f' ({args.base})' if label == 'base' else ''):<40}" for label in sides)
         )
-        for row in ("fresh", "first no-op", "no-op", "+1 report", "no-op after +1", "-1 report"):
+        for row in ("fresh", "first no-op", "no-op", "+1 report", "no-op after +1", "added removed"):
             if any(row in side for side in sides.values()):
                 cells = [_median(side[row]) if row in side else "-" for side in sides.values()]
                 print(f"{row:<16}" + "".join(f"{c:<40}" for c in cells))
