@@ -21,7 +21,7 @@ from dagster import (
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from pipelines.assets._common import warehouse_step
-from pipelines.core import dbt_inputs
+from pipelines.core import dbt_inputs, filestats
 from pipelines.core.dbt_inputs import UNCHANGED_METADATA, BuildPlan
 from pipelines.core.uptodate import code_version
 from pipelines.core.warehouse import WarehousePaths, connect, open_work, work_lock
@@ -236,6 +236,8 @@ def _plan_build(
         inputs[dbt_inputs.CODE_INPUT] = code_version()
         if subset:
             plan = BuildPlan(full_build_reason="a subset of the models was selected")
+        elif filestats.reread_requested():
+            plan = BuildPlan(full_build_reason="`fupin run --force` trusts no record")
         else:
             plan = dbt_inputs.plan_build(
                 manifest, inputs, dbt_inputs.recorded_inputs(con), dbt_inputs.existing_relations(con)

@@ -5,8 +5,9 @@ metric catalog and the gazetteer are as they were, so dim_metric, dim_year and t
 only compute what the warehouse already holds. dbt's own `state:modified` selection compares code,
 not data. This compares both, from the working file itself:
 
-- a fingerprint of each raw table a model reads (row count and the sum of every row's hash: the
-  same rows in any order give the same sum, any changed value changes it), and
+- a fingerprint of each raw table a model or test reads (row count and the sum of every row's hash:
+  the same rows in any order give the same sum, any changed value changes it; a table of more than
+  FINGERPRINT_MAX_ROWS rows is not scanned and counts as changed), and
 - the code version (`uptodate.code_version`: pipelines/, schemas/, dbt_project/ and the packages).
 
 Both are recorded in the working file when a build succeeds and forgotten when one starts, so a
@@ -33,6 +34,12 @@ from pipelines.core.warehouse import STATE_SCHEMA
 BUILD_INPUTS_TABLE = f"{STATE_SCHEMA}.dbt_build_inputs"
 CODE_INPUT = "code"  # the row of the record that holds the code version; the others are sources
 UNCHANGED_METADATA = "fupin/unchanged"  # Dagster metadata of a model reported current, not rebuilt
+# Fingerprinting scans a table: one of more rows than this is not scanned but taken as changed. The
+# large tables (documents' texts, facts, mentions) change with every report anyway; the small ones
+# (catalog, gazetteer, rejections, copies) are where a build finds something to skip. At 100,000
+# reports, scanning the large ones took ~4 s, as long as what skipping saves.
+FINGERPRINT_MAX_ROWS = 5_000
+NOT_FINGERPRINTED = "too large to fingerprint"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +63,8 @@ def relation_of(node: Mapping[str, Any]) -> str:
 
 
 def source_relations(manifest: Mapping[str, Any]) -> dict[str, str]:
-    """unique_id -> "schema"."table" of every source some model reads."""
-    read = {dep for node in _models(manifest).values() for dep in node["depends_on"]["nodes"]}
+    """unique_id -> "schema"."table" of every source some model or test reads."""
+    read = {dep for node in manifest["nodes"].values() for dep in node.get("depends_on", {}).get("nodes", [])}
     return {uid: relation_of(source) for uid, source in manifest["sources"].items() if uid in read}
 
 
@@ -75,11 +82,26 @@ def existing_relations(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {f'"{schema}"."{name}"' for schema, name in rows}
 
 
-def fingerprint_sources(con: duckdb.DuckDBPyConnection, relations: Mapping[str, str]) -> dict[str, str]:
-    """unique_id -> "<rows>:<sum of the rows' hashes>" of each source ("absent" when it does not exist)."""
+def _estimated_rows(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    rows = con.execute(
+        "SELECT schema_name, table_name, estimated_size FROM duckdb_tables() "
+        "WHERE database_name = current_database()"
+    ).fetchall()
+    return {f'"{schema}"."{name}"': size for schema, name, size in rows}
+
+
+def fingerprint_sources(
+    con: duckdb.DuckDBPyConnection, relations: Mapping[str, str], max_rows: int = FINGERPRINT_MAX_ROWS
+) -> dict[str, str]:
+    """unique_id -> "<rows>:<sum of the rows' hashes>" of each source; "absent" when it does not
+    exist, NOT_FINGERPRINTED when it has more than max_rows rows (taken as changed by every build)."""
     existing = existing_relations(con)
+    sizes = _estimated_rows(con)
     fingerprints = {uid: "absent" for uid, relation in relations.items() if relation not in existing}
-    present = [(uid, relation) for uid, relation in relations.items() if relation in existing]
+    fingerprints |= {
+        uid: NOT_FINGERPRINTED for uid, relation in relations.items() if sizes.get(relation, 0) > max_rows
+    }
+    present = [(uid, relation) for uid, relation in relations.items() if uid not in fingerprints]
     if present:
         # One statement, so DuckDB scans the tables on all its threads at once.
         query = " UNION ALL ".join(
@@ -130,7 +152,11 @@ def plan_build(
     missing = sorted(node["name"] for node in models.values() if relation_of(node) not in existing_relations)
     if missing:
         return BuildPlan(full_build_reason=f"{', '.join(missing)} missing from the working file")
-    changed = {uid for uid in current if uid != CODE_INPUT and current[uid] != recorded[uid]}
+    changed = {
+        uid
+        for uid in current
+        if uid != CODE_INPUT and (current[uid] != recorded[uid] or current[uid] == NOT_FINGERPRINTED)
+    }
     affected = _downstream(models, changed)
     skipped = {
         uid

@@ -11,11 +11,13 @@ import pytest
 
 from pipelines.core.dbt_inputs import (
     CODE_INPUT,
+    NOT_FINGERPRINTED,
     fingerprint_sources,
     forget_inputs,
     plan_build,
     record_inputs,
     recorded_inputs,
+    source_relations,
 )
 from pipelines.core.warehouse import connect, ensure_raw_schema
 
@@ -89,6 +91,16 @@ def test_anything_unknown_builds_everything(
     assert plan.excluded == ()
 
 
+def test_a_source_read_only_by_a_test_is_fingerprinted_and_its_test_runs_when_it_changes() -> None:
+    manifest = _manifest()
+    manifest["sources"]["source.p.raw.c"] = {"name": "c", "schema": "raw", "identifier": "c"}
+    manifest["nodes"]["test.p.not_null_c"] = _node("test", "not_null_c", ["source.p.raw.c"])
+    assert source_relations(manifest)["source.p.raw.c"] == '"raw"."c"'
+    recorded = {**RECORD, "source.p.raw.c": "1:1"}
+    plan = plan_build(manifest, {**recorded, "source.p.raw.c": "2:2"}, recorded, EVERY_RELATION)
+    assert "not_null_c" not in plan.skipped_tests and plan.changed_sources == ("c",)
+
+
 def test_a_skipped_node_named_like_a_node_that_runs_builds_everything() -> None:
     # dbt excludes by name: excluding the test would take the table of the same name with it.
     manifest = _manifest()
@@ -147,3 +159,16 @@ def test_the_record_is_written_whole_and_forgotten_whole(con: duckdb.DuckDBPyCon
     assert recorded_inputs(con) == {CODE_INPUT: "c2"}
     forget_inputs(con)
     assert recorded_inputs(con) == {}
+
+
+def test_a_table_too_large_to_scan_is_not_fingerprinted(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("INSERT INTO raw.t VALUES (1, '县'), (2, '乡')")
+    assert fingerprint_sources(con, {"s": '"raw"."t"'}, max_rows=1)["s"] == NOT_FINGERPRINTED
+    assert fingerprint_sources(con, {"s": '"raw"."t"'}, max_rows=2)["s"].startswith("2:")
+
+
+def test_a_source_not_fingerprinted_counts_as_changed_at_every_build() -> None:
+    recorded = {**RECORD, "source.p.raw.a": NOT_FINGERPRINTED}
+    plan = plan_build(_manifest(), dict(recorded), recorded, EVERY_RELATION)
+    assert plan.changed_sources == ("a",)
+    assert "t_ab" not in plan.skipped_models and "unique_v_a" not in plan.skipped_tests
