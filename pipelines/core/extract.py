@@ -534,24 +534,26 @@ def _extract_sentence(
 ) -> None:
     text = doc.text
     sentence_text = text[sentence.start : sentence.end].strip()
+    if not any(catalog.metrics_by_unit.get(m.unit) for m in mentions):
+        # No metric counts in any of the sentence's units (次, 个 of a count, 亩): no number of it
+        # can be claimed, nor be a total that a later one breaks down (see _claim), so what the
+        # clause-by-clause reading below comes to is every number unclassified, in order (every
+        # number stands in a clause: none starts with a break character). A third of the
+        # sentences with numbers are spared the reading.
+        for mention in mentions:
+            _add_unclassified(result, mention, sentence_text)
+        return
     clauses = _clauses(text, sentence)
     # the mentions of each clause, as a slice of `mentions` (sorted by start): (first, stop)
     starts = [m.start for m in mentions]
     in_clauses = [(bisect_left(starts, c.start), bisect_left(starts, c.end)) for c in clauses]
-    if not any(catalog.metrics_by_unit.get(m.unit) for m in mentions):
-        # No metric counts in any of the sentence's units (次, 个 of a count, 亩): no number of it
-        # can be claimed, nor be a total that a later one breaks down (see _claim), so what the
-        # clause-by-clause reading below comes to is every number unclassified (a third of the
-        # sentences with numbers, spared the reading).
-        for first, stop in in_clauses:
-            for mention in mentions[first:stop]:
-                _add_unclassified(result, mention, sentence_text)
-        return
     counting = [c for c, (first, stop) in zip(clauses, in_clauses, strict=True) if stop > first]
     quiet_times = [t for t in times if not any(c.start <= t.start < c.end for c in counting)]
     state = _SentenceReading()
     opening = _first_clause_with_words(text, clauses, catalog)
-    for index, (clause, (first, stop)) in enumerate(zip(clauses, in_clauses, strict=True)):
+    # the clauses after the last one with numbers yield nothing: what they hand on has no taker
+    last_read = max(i for i, (first, stop) in enumerate(in_clauses) if stop > first)
+    for index, (clause, (first, stop)) in enumerate(zip(clauses[: last_read + 1], in_clauses, strict=False)):
         items = [_Item(m) for m in mentions[first:stop]]
         context = _read_clause(doc, catalog, clause, items, state, opening)
         if context is None:
