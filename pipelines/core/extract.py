@@ -25,7 +25,7 @@ from typing import Any
 from pipelines.core.catalog import Catalog, Metric
 from pipelines.core.mentions import NumberMention, mention_finder
 from pipelines.core.models import County, Extraction, Fact, Mention, PlaceMention
-from pipelines.core.patterns import never_matches
+from pipelines.core.patterns import any_of, never_matches
 from pipelines.core.places import PlaceIndex, PlacesInText
 from pipelines.core.timeexpr import TimeExpr, find_time_expressions
 from pipelines.core.versioning import source_version
@@ -426,45 +426,81 @@ def _prepare(scope: str, catalog: Catalog) -> str:
 _WHITESPACE = re.compile(r"\s+")
 
 
-def _excluded(
-    metric: Metric, scope: str, clause_scope: str, unit: str, catalog: Catalog, lifted: frozenset[str]
-) -> bool:
-    if any(p.search(scope) for p in metric.exclude):
-        return True
-    return any(p.search(clause_scope) for p in _shared_exclusions(catalog, metric, unit, lifted))
+@dataclass(frozen=True, slots=True)
+class _MetricReader:
+    """How one metric reads a number in one unit, gathered once per catalog version: its frames
+    and cues in order, each as (rule name, what reads it: Frame.matches or the cue's search), and
+    its exclusions: its own, read in the number's scope, and those of the shared groups that apply
+    to the unit, read in the whole clause (each one search)."""
 
+    metric: Metric
+    rules: tuple[tuple[str, Any], ...]
+    excluded_in_scope: Any  # a search, or None
+    excluded_in_clause: Any
 
-_SHARED_EXCLUSIONS: dict[tuple[str, str, str, frozenset[str]], tuple[re.Pattern[str], ...]] = {}
+    def rule_for(self, scope: str) -> str | None:
+        """The name of the first frame or cue that reads the scope."""
+        for rule, reads in self.rules:
+            if reads(scope):
+                return rule
+        return None
 
-
-def _shared_exclusions(
-    catalog: Catalog, metric: Metric, unit: str, lifted: frozenset[str]
-) -> tuple[re.Pattern[str], ...]:
-    """The patterns of the shared exclusion groups (cues.yaml exclude) that apply to a metric's
-    number in `unit`, gathered once per catalog version rather than for every claim."""
-    key = (catalog.version, metric.code, unit, lifted)
-    patterns = _SHARED_EXCLUSIONS.get(key)
-    if patterns is None:
-        patterns = _SHARED_EXCLUSIONS[key] = tuple(
-            p
-            for name, group in catalog.cues.exclude.items()
-            if name not in metric.ignore
-            and name not in lifted
-            and (group.units is None or unit in group.units)
-            for p in group.patterns
+    def excludes(self, scope: str, clause_scope: str) -> bool:
+        return bool(
+            (self.excluded_in_scope is not None and self.excluded_in_scope(scope))
+            or (self.excluded_in_clause is not None and self.excluded_in_clause(clause_scope))
         )
-    return patterns
+
+
+_READERS: dict[tuple[str, str, frozenset[str]], tuple[_MetricReader, ...]] = {}
+
+
+def _readers(catalog: Catalog, unit: str, lifted: frozenset[str]) -> tuple[_MetricReader, ...]:
+    """The readers of the metrics that count `unit`, highest priority first; `lifted` names the
+    shared exclusion groups that do not apply."""
+    key = (catalog.version, unit, lifted)
+    readers = _READERS.get(key)
+    if readers is None:
+        readers = _READERS[key] = tuple(
+            _metric_reader(catalog, metric, unit, lifted) for metric in catalog.metrics_by_unit.get(unit, ())
+        )
+    return readers
+
+
+def _metric_reader(catalog: Catalog, metric: Metric, unit: str, lifted: frozenset[str]) -> _MetricReader:
+    frames = tuple(
+        (f"{metric.code}#frame{index}", frame.matches) for index, frame in enumerate(metric.frames)
+    )
+    cues = tuple((f"{metric.code}#cue{index}", cue.search) for index, cue in enumerate(metric.cues))
+    shared = tuple(
+        p
+        for name, group in catalog.cues.exclude.items()
+        if name not in metric.ignore and name not in lifted and (group.units is None or unit in group.units)
+        for p in group.patterns
+    )
+    return _MetricReader(metric, frames + cues, _searches(metric.exclude), _searches(shared))
+
+
+def _searches(patterns: tuple[re.Pattern[str], ...]) -> Any:
+    """A search that finds whether any of `patterns` matches (None without patterns): of their
+    alternation when they can be joined (patterns.any_of), otherwise of each in turn."""
+    if not patterns:
+        return None
+    joined = any_of(patterns)
+    if joined is not None:
+        return joined.search
+    return lambda words: any(p.search(words) for p in patterns)
 
 
 def _classify(
     scope: str, clause_scope: str, unit: str, catalog: Catalog, lifted: frozenset[str] = frozenset()
 ) -> _Claim | None:
-    """The highest-priority metric whose frames or cues read the scope; `lifted` names shared
-    exclusion groups that do not apply here."""
-    for metric in catalog.metrics_by_unit.get(unit, ()):  # highest priority first
-        rule = _matching_rule(metric, scope)
-        if rule is not None and not _excluded(metric, scope, clause_scope, unit, catalog, lifted):
-            return _Claim(metric, rule)
+    """The highest-priority metric whose frames or cues read the scope, unless it is excluded there;
+    `lifted` names shared exclusion groups that do not apply here."""
+    for reader in _readers(catalog, unit, lifted):
+        rule = reader.rule_for(scope)
+        if rule is not None and not reader.excludes(scope, clause_scope):
+            return _Claim(reader.metric, rule)
     return None
 
 
@@ -483,16 +519,6 @@ def _own_figure_after_total(
     if claim is None or not (total_mention.unit != unit or claim.metric.code in total_claim.metric.contains):
         return None
     return _Claim(claim.metric, claim.rule + "+own_part")
-
-
-def _matching_rule(metric: Metric, scope: str) -> str | None:
-    for index, frame in enumerate(metric.frames):
-        if frame.matches(scope):
-            return f"{metric.code}#frame{index}"
-    for index, cue in enumerate(metric.cues):
-        if cue.search(scope):
-            return f"{metric.code}#cue{index}"
-    return None
 
 
 @dataclass(slots=True)
@@ -857,8 +883,6 @@ class _AreaWords:
     own: list[int]
     sub: list[int]  # sub_county_area.words: 全村, 该镇 …
     suffix: list[int]  # a suffix (村, 镇 …), before the common-noun and county-name tests
-    # whether the words before each suffix make it a common noun (贫困村), read within the stretch
-    suffix_common: list[bool]
 
 
 def _area_words(catalog: Catalog, text: str, start: int, end: int) -> _AreaWords:
@@ -867,26 +891,30 @@ def _area_words(catalog: Catalog, text: str, start: int, end: int) -> _AreaWords
     cues = catalog.cues
     segment = text[start:end]
     wider = list(cues.wider_area.finditer(segment))
-    suffix = [start + m.start() for m in cues.sub_county_suffix.finditer(segment)]
     return _AreaWords(
         wider=[start + m.start() for m in wider],
         wider_words=[m.group(0) for m in wider],
         own=[start + m.start() for m in cues.own_area.finditer(segment)],
         sub=[start + m.start() for m in cues.sub_county_words.finditer(segment)],
-        suffix=suffix,
-        suffix_common=[_common_noun_before(catalog, text, start, position) for position in suffix],
+        suffix=[start + m.start() for m in cues.sub_county_suffix.finditer(segment)],
     )
 
 
 _COMMON_BEFORE_WITHIN = 4  # characters before a suffix read for a common noun's first part
+_COMMON_NOUN_ENDS: dict[str, re.Pattern[str]] = {}
 
 
 def _common_noun_before(catalog: Catalog, text: str, start: int, position: int) -> bool:
     """贫困村, 乡镇, 驻村: the words ending right before the suffix at `position` (not before
-    `start`) make it a common noun (cues.yaml sub_county_area.common_before)."""
-    before = text[max(start, position - _COMMON_BEFORE_WITHIN) : position]
-    common = catalog.cues.sub_county_common_before
-    return any(before[-k:] in common for k in range(1, len(before) + 1))
+    `start`, nor more than _COMMON_BEFORE_WITHIN characters before it) make it a common noun
+    (cues.yaml sub_county_area.common_before)."""
+    ends = _COMMON_NOUN_ENDS.get(catalog.version)
+    if ends is None:  # one of the words, ending where the search ends
+        words = sorted(catalog.cues.sub_county_common_before, key=len, reverse=True)
+        ends = _COMMON_NOUN_ENDS[catalog.version] = re.compile(
+            "(?:" + "|".join(map(re.escape, words)) + r")\Z"
+        )
+    return ends.search(text, max(start, position - _COMMON_BEFORE_WITHIN), position) is not None
 
 
 _AREA_WORD_CUES = ("wider_area", "own_area", "sub_county_words", "sub_county_suffix")
@@ -957,11 +985,7 @@ def _last_sub_county_place(
             break
         if places and any(p.start <= position < p.end for p in places):
             continue  # 镇 of 镇赉县, 乡 of 乡宁县: part of a county's name
-        # read within the stretch the words were found in; a clause that starts later sees fewer
-        # words before the suffix, and only then may it cease to be a common noun
-        if words.suffix_common[i] and (
-            position - _COMMON_BEFORE_WITHIN >= start or _common_noun_before(catalog, text, start, position)
-        ):
+        if _common_noun_before(catalog, text, start, position):  # read within the clause
             continue
         return position
     return last

@@ -156,3 +156,45 @@ def _class_members(members) -> set[str] | None:
         else:  # a negated class, …
             return None
     return out
+
+
+def any_of(patterns: tuple[re.Pattern[str], ...] | list[re.Pattern[str]]) -> re.Pattern[str] | None:
+    """One pattern that matches somewhere in a string exactly when one of `patterns` does: their
+    alternation (an alternation matches at a position when one of its branches does), behind a
+    start filter. None when that is not certain: flags, a group reference, a pattern that cannot
+    be read here, or group names that clash."""
+    if not patterns:
+        return None
+    for pattern in patterns:
+        tree = _parse(pattern)
+        if tree is None or pattern.flags & ~re.UNICODE or _refers_to_groups(tree):
+            return None
+    try:
+        joined = re.compile("|".join(f"(?:{p.pattern})" for p in patterns))
+    except re.error:
+        return None
+    return with_start_filter(joined)
+
+
+def _refers_to_groups(items) -> bool:
+    """Whether a parse tree holds a group reference (\\1, (?P=name), (?(1)…)): its numbers would
+    change in an alternation."""
+    return any(
+        op in (_c.GROUPREF, _c.GROUPREF_EXISTS) or any(_refers_to_groups(part) for part in _parts(op, av))
+        for op, av in items
+    )
+
+
+def _parts(op, av) -> list:
+    """The sequences nested in one element of a parse tree."""
+    if op is _c.BRANCH:
+        return av[1]
+    if op is _c.SUBPATTERN:  # (group, add_flags, del_flags, pattern)
+        return [av[3]]
+    if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):  # (min, max, pattern)
+        return [av[2]]
+    if op in (_c.ASSERT, _c.ASSERT_NOT):  # (direction, pattern)
+        return [av[1]]
+    if op is _c.ATOMIC_GROUP:
+        return [av]
+    return []

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from pipelines.core.patterns import never_matches, with_start_filter
+from pipelines.core.patterns import any_of, never_matches, with_start_filter
 
 EDGES = ",，;；:：()（）。！？!?\n"
 
@@ -109,3 +109,58 @@ def test_the_filtered_pattern_keeps_groups_and_flags() -> None:
     m = fast.search("全省这12个县")
     assert m is not None and m.group("n", "num") == ("这", "12") and m.span() == (2, 7)
     assert fast.flags & re.IGNORECASE
+
+
+EXCLUSIONS = [
+    r"(均|全部|各)(达到|为)?◆",
+    r"◆(/户|/人|每户)",
+    r"(?<=县)脱贫摘帽",
+    r"(计划|力争|确保)[^◆]*◆",
+    r"◆[^,]{0,12}将(全部|实现)",
+    r"(残疾|学生)[^,]*◆|◆[^,]*(残疾|学生)",
+    r"其中[^◆]*◆$",
+]
+
+
+def test_one_search_of_the_joined_patterns_finds_what_any_of_them_finds() -> None:
+    patterns = [re.compile(p) for p in EXCLUSIONS]
+    joined = any_of(patterns)
+    assert joined is not None
+    alphabet = [
+        "均",
+        "全部",
+        "为",
+        "◆",
+        "◇",
+        "/户",
+        "县",
+        "脱贫摘帽",
+        "计划",
+        "将",
+        "实现",
+        "学生",
+        "其中",
+        ",",
+        "贫困户",
+    ]
+    rnd = random.Random(11)
+    hits = 0
+    for _ in range(5000):
+        text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 10)))
+        expected = any(p.search(text) for p in patterns)
+        assert (joined.search(text) is not None) == expected, text
+        hits += expected
+    assert 500 < hits < 4500  # both answers were asked for
+
+
+@pytest.mark.parametrize(
+    "patterns",
+    [
+        [r"(全)\1", "全省"],  # a back reference: its group's number changes in the alternation
+        [r"(?P<a>全)省", r"(?P<a>全)市"],  # one group name twice
+        [r"(?i)quanxian", "全省"],  # a flag
+        [],
+    ],
+)
+def test_patterns_that_cannot_be_joined_as_they_are_are_not(patterns: list[str]) -> None:
+    assert any_of([re.compile(p) for p in patterns]) is None
