@@ -25,6 +25,7 @@ from typing import Any
 from pipelines.core.catalog import Catalog, Metric
 from pipelines.core.mentions import NumberMention, mention_finder
 from pipelines.core.models import County, Extraction, Fact, Mention, PlaceMention
+from pipelines.core.normalize import without_whitespace
 from pipelines.core.patterns import any_of, never_matches
 from pipelines.core.places import PlaceIndex, PlacesInText
 from pipelines.core.timeexpr import TimeExpr, find_time_expressions
@@ -41,6 +42,7 @@ EXTRACTOR_VERSION = source_version(
     "patterns",
     "places",
     "gazetteer",
+    "normalize",
     data_files=("gazetteer.csv", "place_aliases.csv"),
 )
 
@@ -108,12 +110,22 @@ class _Document:
     def __post_init__(self) -> None:
         object.__setattr__(self, "place_starts", [p.start for p in self.places])
 
+    # the same words read for a verb again (a list's head, once per member): _is_verbless's answers
+    verbless: dict[str, bool] = field(init=False, default_factory=dict)
+
     def prepare(self, words: str) -> str:
         """_prepare(words), once per distinct words in the report."""
         done = self.prepared.get(words)
         if done is None:
             done = self.prepared[words] = _prepare(words, self.catalog)
         return done
+
+    def is_verbless(self, words: str) -> bool:
+        """_is_verbless(words), once per distinct words in the report."""
+        known = self.verbless.get(words)
+        if known is None:
+            known = self.verbless[words] = _is_verbless(words, self.catalog)
+        return known
 
     def places_between(self, start: int, end: int) -> list[PlaceMention]:
         """The places starting in [start, end), by bisection: a scan per clause grew with the
@@ -328,11 +340,10 @@ def _runs(text: str, items: list[_Item], catalog: Catalog) -> None:
 
 
 def _scope(
-    text: str,
+    doc: _Document,
     clause: _Span,
     items: list[_Item],
     item: _Item,
-    catalog: Catalog,
     prefix: str = "",
     governing: str = "",
 ) -> str:
@@ -343,6 +354,7 @@ def _scope(
     own takes the verb that governs the list: the words before the first noun of the clause
     (`governing`, or the clause's own head) and the words after the last number (…实现脱贫退出).
     """
+    text, catalog = doc.text, doc.catalog
     members = [i for i in items if i.run == item.run]
     first, last = members[0].mention, members[-1].mention
     before_run = [i for i in items if i.run < item.run]
@@ -356,9 +368,9 @@ def _scope(
     head = governing
     if before_run and not head:
         head = _governing_prefix(text[clause.start : items[0].mention.start], catalog)
-    if head and (before_run or governing) and _is_verbless(left, catalog):
+    if head and (before_run or governing) and doc.is_verbless(left):
         left = head + left
-    if after_run and _is_verbless(right, catalog):
+    if after_run and doc.is_verbless(right):
         right += text[items[-1].mention.scope_end : clause.end]
     parts = [prefix, left]
     for i, member in enumerate(members):
@@ -418,12 +430,13 @@ def _without_dates(words: str) -> str:
 
 
 def _prepare(scope: str, catalog: Catalog) -> str:
-    scope = catalog.cues.noise.sub(lambda m: "＿" * len(m.group(0)), scope)
+    scope = catalog.cues.noise.sub(_blanked, scope)
     # spaces inside Chinese text are a page's or a converter's, never a word boundary cues rely on
-    return _without_dates(_WHITESPACE.sub("", scope))
+    return _without_dates(without_whitespace(scope))
 
 
-_WHITESPACE = re.compile(r"\s+")
+def _blanked(noise: re.Match[str]) -> str:
+    return "＿" * len(noise.group(0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -658,11 +671,11 @@ def _read_clause(
     governing = ""
     _runs(text, items, catalog)
     head = text[clause.start : items[0].mention.start]
-    if state.governing and _is_verbless(_without_places(doc, clause.start, head), catalog):
+    if state.governing and doc.is_verbless(_without_places(doc, clause.start, head)):
         governing = state.governing
     else:
         prefix = _governing_prefix(head, catalog)
-        if not _is_verbless(prefix.replace(_SUB_GROUP, ""), catalog):
+        if not doc.is_verbless(prefix.replace(_SUB_GROUP, "")):
             state.governing = prefix  # 其中… is not a verb: the list's verb still governs after it
     return _ClauseContext(place, bool(plan), parent, total, governing)
 
@@ -684,7 +697,7 @@ def _claim(
         parent is None or not _is_place_part(doc, clause, item, parent[0])
     ):
         return None  # no metric counts in its unit (次, 个 of a count) and it breaks down no total
-    scope = doc.prepare(_scope(text, clause, items, item, catalog, governing=context.governing))
+    scope = doc.prepare(_scope(doc, clause, items, item, governing=context.governing))
     scope = _respective_reading(scope, items, item, catalog)
     if item.run == items[-1].run and following is not None:
         scope += _purpose(doc, following, catalog)
@@ -693,7 +706,7 @@ def _claim(
     previous = state.previous_scope
     if claim is None and previous and _leans_on_previous(text, clause, items, item, catalog):
         # the clauses are read as one, so cues may span them (贫困人口3.6万人,…减少到1200人)
-        carried = doc.prepare(_scope(text, clause, items, item, catalog, prefix=previous))
+        carried = doc.prepare(_scope(doc, clause, items, item, prefix=previous))
         claim = _classify(carried, doc.prepare(previous) + clause_scope, unit, catalog)
         if claim is not None:
             return _Claim(claim.metric, claim.rule + "+carry_over"), carried
@@ -730,20 +743,20 @@ def _add_facts(
             continue  # the same fact stated again: a summary line, a repeated paragraph
         seen.add(key)
         result.facts.append(
-            Fact(
-                county_code=owner.code,
-                county_name=owner.name,
-                metric_code=metric.code,
-                value=mention.value,
-                unit=metric.unit,
-                year=years[0],
-                period_start_year=years[1],
-                qualifier=mention.qualifier,
-                sentence=sentence_text,
-                start_offset=mention.start,
-                end_offset=mention.end,
-                raw_phrase=mention.phrase,
-                rule=rule + (f"+{item.from_to}" if item.from_to else ""),
+            Fact(  # (positional: a dataclass's keywords cost as much as the rest of its making)
+                owner.code,  # county_code
+                owner.name,  # county_name
+                metric.code,  # metric_code
+                mention.value,  # value
+                metric.unit,  # unit
+                years[0],  # year
+                years[1],  # period_start_year
+                mention.qualifier,  # qualifier
+                sentence_text,  # sentence
+                mention.start,  # start_offset
+                mention.end,  # end_offset
+                mention.phrase,  # raw_phrase
+                rule + (f"+{item.from_to}" if item.from_to else ""),  # rule
             )
         )
 
@@ -773,7 +786,7 @@ def _only_names_wider_area(clause_text: str, catalog: Catalog) -> bool:
 def _first_clause_with_words(text: str, clauses: list[_Span], catalog: Catalog) -> int:
     """Where the sentence's subject may stand: its first clause that is more than a time (截至2019年,)."""
     for clause in clauses:
-        words = _DATE_IN_SCOPE.sub("", text[clause.start : clause.end])
+        words = _without_dates(text[clause.start : clause.end])
         if words[catalog.cues.sentence_opening.match(words).end() :].strip():
             return clause.start
     return clauses[0].start if clauses else 0
@@ -782,7 +795,7 @@ def _first_clause_with_words(text: str, clauses: list[_Span], catalog: Catalog) 
 def _opens_with_wider_area(clause_text: str, catalog: Catalog) -> bool:
     """这9个县累计退出…, 全市11662名贫困人口…: a wider area that opens a sentence as its subject is
     the place of the whole sentence."""
-    words = _DATE_IN_SCOPE.sub("", clause_text)
+    words = _without_dates(clause_text)
     words = words[catalog.cues.sentence_opening.match(words).end() :]
     m = catalog.cues.wider_area.match(words)
     return m is not None and not catalog.cues.area_yardstick.match(words, m.end())
@@ -858,14 +871,15 @@ def _leans_on_previous(text: str, clause: _Span, items: list[_Item], item: _Item
 
 
 def _add_unclassified(result: Extraction, mention: NumberMention, sentence: str) -> None:
+    # Mention(sentence, phrase, value, unit, start_offset, end_offset): positional, see _add_facts
     result.unclassified.append(
         Mention(
-            sentence=sentence,
-            phrase=mention.phrase,
-            value=mention.value,
-            unit=mention.surface_unit or mention.unit,
-            start_offset=mention.start,
-            end_offset=mention.end,
+            sentence,
+            mention.phrase,
+            mention.value,
+            mention.surface_unit or mention.unit,
+            mention.start,
+            mention.end,
         )
     )
 
@@ -953,24 +967,23 @@ def _place_in(
             if place.level == "county"
             else (place.start, "wider", None)
         )
-    for i in _indexes_between(words.wider, start, end):
+    # each kind's offsets in [start, end), walked from the last (bisect_left(…, end) - 1) down
+    wider = words.wider
+    i = bisect_left(wider, end) - 1
+    while i >= 0 and wider[i] >= start:
         if not _is_own_wider_word(doc.subject, words.wider_words[i]):
-            if best is None or words.wider[i] > best[0]:
-                best = (words.wider[i], "wider", None)
+            if best is None or wider[i] > best[0]:
+                best = (wider[i], "wider", None)
             break
-    for i in _indexes_between(words.own, start, end):
-        if best is None or words.own[i] > best[0]:
-            best = (words.own[i], "own", doc.subject)
-        break
+        i -= 1
+    own = words.own
+    i = bisect_left(own, end) - 1
+    if i >= 0 and own[i] >= start and (best is None or own[i] > best[0]):
+        best = (own[i], "own", doc.subject)
     sub = _last_sub_county_place(catalog, doc.text, words, start, end, places_here)
     if sub is not None and (best is None or sub > best[0]):
         best = (sub, "sub", None)
     return (best[1], best[2]) if best is not None else None
-
-
-def _indexes_between(starts: list[int], start: int, end: int) -> range:
-    """The indexes of the offsets in [start, end), last first."""
-    return range(bisect_left(starts, end) - 1, bisect_left(starts, start) - 1, -1)
 
 
 def _last_sub_county_place(
@@ -979,8 +992,11 @@ def _last_sub_county_place(
     """Where the last township or village named in text[start:end] stands (明月镇, 福利村, 全村)."""
     stop = bisect_left(words.sub, end)
     last = words.sub[stop - 1] if stop and words.sub[stop - 1] >= start else None
-    for i in _indexes_between(words.suffix, start, end):
-        position = words.suffix[i]
+    suffix = words.suffix
+    i = bisect_left(suffix, end) - 1
+    while i >= 0 and suffix[i] >= start:
+        position = suffix[i]
+        i -= 1
         if last is not None and position < last:
             break
         if places and any(p.start <= position < p.end for p in places):

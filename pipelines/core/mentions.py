@@ -17,6 +17,7 @@ from pipelines.core.numbers import (
     CHINESE_NUMBER,
     CHINESE_NUMBER_FIRST_CHARS,
     CHINESE_NUMBER_TAIL,
+    MINUS_SIGNS,
     negative_sign_before,
     parse_number,
 )
@@ -75,6 +76,10 @@ class MentionFinder:
     noun_readers: dict[str, tuple[tuple[UnitDef, re.Pattern[str], re.Pattern[str]], ...]] = field(
         default_factory=dict
     )
+    # the last characters of qualifiers_before's words: a number after any other has none
+    qualifier_ends: frozenset[str] = frozenset()
+    # surface -> its one definition, for the surfaces with one definition and no nouns (元, 户, %)
+    plain_units: dict[str, UnitDef] = field(default_factory=dict)
 
     def find(self, text: str) -> list[NumberMention]:
         found = self._find_with_units(text)
@@ -113,13 +118,14 @@ class MentionFinder:
     def _find_with_units(self, text: str) -> list[NumberMention]:
         found = []
         previous_end = 0
+        qualifiers, qualifier_ends = self.qualifiers_before, self.qualifier_ends
         for match in self.pattern.finditer(text):
             start, qualifier = match.start(), None
-            if self.qualifiers_before is not None:
-                qualifier = _qualifier_before(text, start, previous_end, self.qualifiers_before)
-                start -= len(qualifier or "")
-            else:
+            if qualifiers is None:
                 qualifier = match.group("qb")
+            elif start and text[start - 1] in qualifier_ends:
+                qualifier = _qualifier_before(text, start, previous_end, qualifiers)
+                start -= len(qualifier or "")
             previous_end = match.end()
             mention = self._mention(text, match, start, qualifier)
             if mention is not None:
@@ -140,11 +146,16 @@ class MentionFinder:
                 base = parse_number(digits)
             except ValueError:
                 return None
-        unit_def = self._unit_for(surface, text, m.end("unit"), number_start)
+        unit_def = self.plain_units.get(surface) or self._unit_for(surface, text, m.end("unit"), number_start)
         multiplier = self.multipliers.get(mult or "", 1.0)
         qualifier = qb or qa1 or qa2 or qa3
         sign = 1.0
-        if not is_chinese and start == number_start and negative_sign_before(text, start):
+        if (
+            not is_chinese
+            and start == number_start
+            and text[start - 1 : start] in MINUS_SIGNS  # (its test in C first)
+            and negative_sign_before(text, start)
+        ):
             sign, start = -1.0, start - 1  # -5%: the minus is part of the phrase
         return NumberMention(
             start,
@@ -161,7 +172,7 @@ class MentionFinder:
     def _unit_for(self, surface: str, text: str, unit_end: int, number_start: int) -> UnitDef:
         candidates = self.units[surface]
         if len(candidates) == 1 and not candidates[0].nouns:
-            return candidates[0]  # what the loops below come to, for most units (元, 户, %)
+            return candidates[0]  # what the loops below come to (see plain_units)
         readers = self.noun_readers[surface]
         following = text[unit_end : unit_end + 8]
         for unit_def, _, _ in readers:
@@ -241,6 +252,7 @@ def _build_finder(catalog: Catalog) -> MentionFinder:
         for surface, defs in finder_units.items()
     }
     bare_multiplier = _bare_multiplier_pattern(catalog, unit_alt, mult_alt)
+    plain_units = {s: defs[0] for s, defs in finder_units.items() if len(defs) == 1 and not defs[0].nouns}
     if any(_NUMERAL_CHAR.search(q) for q in qualifiers):
         # A qualifier that could also be part of a number: let the regex sort it out (slower).
         qb_alt = "|".join(re.escape(q) for q in qualifiers)
@@ -252,6 +264,7 @@ def _build_finder(catalog: Catalog) -> MentionFinder:
             multipliers=catalog.multipliers,
             bare_multiplier=bare_multiplier,
             noun_readers=noun_readers,
+            plain_units=plain_units,
         )
     # Speed: a pattern that starts with a character class lets `re` skip to the next digit in C;
     # an optional qualifier (or a lookbehind) in front makes it try the whole pattern at every
@@ -273,6 +286,8 @@ def _build_finder(catalog: Catalog) -> MentionFinder:
         qualifiers_before=tuple((n, frozenset(by_length[n])) for n in sorted(by_length, reverse=True)),
         bare_multiplier=bare_multiplier,
         noun_readers=noun_readers,
+        qualifier_ends=frozenset(q[-1] for q in qualifiers if q),
+        plain_units=plain_units,
     )
 
 

@@ -445,6 +445,8 @@ class PlaceIndex:
                 for m in counties
                 if self._mention_weight(m) >= 1 and (m.name[-1] == "旗") == (suffix == "旗")
             ]
+            if not referents:
+                continue  # nothing to refer back to (全旗 in a county's report): spare the scan
             starts = [m.start for m in referents]
             for pos in _back_references(joined, body_start, suffix):
                 i = bisect.bisect_left(starts, pos) - 1

@@ -1,4 +1,6 @@
-from pipelines.core.normalize import normalize_text
+import re
+
+from pipelines.core.normalize import normalize_text, without_whitespace
 
 
 def test_full_width_ascii_becomes_half_width():
@@ -53,3 +55,10 @@ def test_no_place_name_of_the_gazetteer_is_changed_by_the_conversion():
         == "陕西乾县和吉林乾安县的干部说乾隆年间天气干旱"
     )
     assert normalize_text("乾縣和乾安縣") == "乾县和乾安县"
+
+
+def test_without_whitespace_removes_what_the_whitespace_pattern_removes_for_every_character() -> None:
+    # cleaning and the extractor's scopes rely on it being exactly re's \s
+    every = "".join(chr(code) for code in range(0x110000) if not 0xD800 <= code <= 0xDFFF)
+    assert without_whitespace(every) == re.sub(r"\s+", "", every)
+    assert without_whitespace(" 全县\u3000贫困人口\t3.6万人\n") == "全县贫困人口3.6万人"
