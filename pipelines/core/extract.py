@@ -85,7 +85,7 @@ class _Item:
     from_to: str | None = None  # "from" | "to" for the two ends of a from–to construction
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Claim:
     metric: Metric
     rule: str

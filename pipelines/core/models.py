@@ -60,7 +60,10 @@ class County:
     province: str
 
 
-@dataclass(frozen=True, slots=True)
+# The records made per name and per number (PlaceMention, Fact, Mention) are not frozen: a frozen
+# dataclass's __init__ sets each field through object.__setattr__ (4x the making of a plain one),
+# and a report has dozens of each. Nothing changes one after it is made.
+@dataclass(slots=True)
 class PlaceMention:
     """A place named in a text, resolved to the gazetteer."""
 
@@ -72,7 +75,7 @@ class PlaceMention:
     name: str  # full official name
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Fact:
     """One number about one county, with the sentence it was read from."""
 
@@ -91,7 +94,7 @@ class Fact:
     rule: str  # name of the extraction rule that produced the fact
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Mention:
     """A number with a unit that no metric claimed: what the catalog does not yet cover."""
 

@@ -223,7 +223,7 @@ def _name_matcher(words: Iterable[str]) -> ahocorasick_rs.AhoCorasick:
     return ahocorasick_rs.AhoCorasick(list(words), matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen, as models.PlaceMention: made per name, never changed
 class _Match:
     start: int
     end: int

@@ -55,7 +55,7 @@ _WORK_REPORT_LAST_YEAR = re.compile(r"一年来")
 _OPTIONAL_BEFORE = {"since": "自从", "plan_period": '“"'}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen, as models.PlaceMention: made per expression, never changed
 class TimeExpr:
     start: int
     end: int
