@@ -353,21 +353,28 @@ def html_to_article(html: str) -> CleanedText:
     page = _parse(html)
     assert page is not None
     _strip(page, by_class=False)
-    page_lines = [normalize_text(line) for line in _lines(page)]
+    visible = _lines(page)
+    page_lines = [normalize_text(line) for line in visible]
 
-    stripped = _parse(html)
-    assert stripped is not None
-    _strip(stripped, by_class=True)
-    fallback = _fallback_lines(stripped)
-    fallback_text = "\n".join(fallback)
     extracted = _trafilatura_text(html)
     # Trafilatura can lose most of a page laid out in tables or loose <div> text, and renders
     # layout tables as "| cell |" rows with the <br> breaks lost; our rules do better there.
     extracted_han = _han_count(extracted)
     in_tables = sum(_han_count(line) for line in extracted.splitlines() if line.lstrip().startswith("|"))
-    use_fallback = extracted_han < 0.5 * _han_count(fallback_text) or (
-        fallback and in_tables > 0.5 * extracted_han
-    )
+    use_fallback = False
+    fallback_text = ""
+    # The fallback block is part of the visible page (stripped further), so it holds no more
+    # Chinese characters than the page's lines: when trafilatura's text has half of those and is
+    # not mostly table rows, the block cannot win, and is not built (a parse and two walks).
+    if in_tables > 0.5 * extracted_han or extracted_han < 0.5 * sum(map(_han_count, visible)):
+        stripped = _parse(html)
+        assert stripped is not None
+        _strip(stripped, by_class=True)
+        fallback = _fallback_lines(stripped)
+        fallback_text = "\n".join(fallback)
+        use_fallback = extracted_han < 0.5 * _han_count(fallback_text) or bool(
+            fallback and in_tables > 0.5 * extracted_han
+        )
     text = fallback_text if use_fallback else extracted
     text = normalize_text(text)
 

@@ -89,3 +89,22 @@ def test_clean_title_drops_site_suffixes_but_not_inner_dashes():
     assert clean_title("依安脱贫纪实|人民网") == "依安脱贫纪实"
     assert clean_title("鎮賚縣脫貧紀實-吉林日報") == "镇赉县脱贫纪实"
     assert clean_title("  ") is None
+
+
+def test_the_densest_block_holds_no_more_chinese_than_the_visible_page():
+    # html_to_article skips building the fallback block when trafilatura's text has half the
+    # Chinese characters of the page's visible lines: sound only while this holds.
+    from pipelines.core.html_text import _fallback_lines, _han_count, _lines, _parse, _strip
+
+    pages = [
+        _gov_page(),
+        (FIXTURES / "table_page.html").read_bytes().decode("gb18030"),
+        "<html><body><div class='nav'>首页 新闻 政务公开 办事服务</div><div><p>全县贫困人口由2014年的"
+        "3.6万人减少到1200人。</p></div><div class='footer'>主办:某县人民政府办公室</div></body></html>",
+    ]
+    for html in pages:
+        page, stripped = _parse(html), _parse(html)
+        _strip(page, by_class=False)
+        _strip(stripped, by_class=True)
+        block = _han_count("\n".join(_fallback_lines(stripped)))
+        assert 0 < block <= sum(map(_han_count, _lines(page)))
