@@ -4,7 +4,7 @@
     python benchmarks/profile.py fupin-run [--reports 1000]  # `fupin run` in process, stages serial
     python benchmarks/profile.py stages [--reports 1000]     # seconds per Python stage, no Dagster/dbt
 
-fupin-run forces the stages to run serially (stages.PARALLEL_THRESHOLD raised) so the clean and
+fupin-run forces the stages to run serially (pool.PARALLEL_THRESHOLD raised) so the clean and
 extract work shows up in this process's profile instead of in pool workers; dbt runs as its own
 process and appears as time spent waiting for it. Output: text to stdout, HTML with --html FILE.
 """
@@ -50,10 +50,10 @@ def profile_library(reports: int, seed: int) -> Profiler:
 
 def profile_fupin_run(reports: int, seed: int) -> Profiler:
     from pipelines import cli
-    from pipelines.core import stages
+    from pipelines.core import pool
 
     builder, _ = _builder(seed)
-    stages.PARALLEL_THRESHOLD = 10**9  # serial, so the stage work is in this profile
+    pool.PARALLEL_THRESHOLD = 10**9  # serial, so the stage work is in this profile
     with tempfile.TemporaryDirectory(prefix="fupin-profile-") as tmp:
         raw_dir = Path(tmp) / "raw"
         corpus.write_reports(builder.reports(reports), raw_dir)

@@ -130,7 +130,7 @@ def _many_reports(target: Path, copies: int) -> Path:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_killing_a_run_while_its_workers_clean_leaves_no_process(tmp_path: Path, dbt_manifest: Path) -> None:
-    from pipelines.core.stages import PARALLEL_THRESHOLD
+    from pipelines.core.pool import PARALLEL_THRESHOLD
 
     raw = _many_reports(tmp_path / "raw", copies=PARALLEL_THRESHOLD // 4)  # enough for the pool
     assert len(list(raw.iterdir())) >= PARALLEL_THRESHOLD

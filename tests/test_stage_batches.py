@@ -9,14 +9,13 @@ catch: it must roll back only the batch it interrupted.
 from __future__ import annotations
 
 import gc
-import os
 import weakref
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from pipelines.core import stages
+from pipelines.core import pool, stages
 from pipelines.core.places import PlaceIndex
 from pipelines.core.warehouse import WarehousePaths, open_work
 from tests.conftest import make_raw_dir
@@ -113,27 +112,10 @@ def test_batch_size_does_not_change_what_the_stages_write(
 def test_the_process_pool_writes_what_one_process_writes(
     tmp_path: Path, raw_dir: Path, reference: dict, one_batch: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(stages, "PARALLEL_THRESHOLD", 1)  # the few test documents go to the pool
+    monkeypatch.setattr(pool, "PARALLEL_THRESHOLD", 1)  # the few test documents go to the pool
     with work_connection(tmp_path) as con:
         run_stages(con, raw_dir, reference, documents=2, facts=1_000)
         assert snapshot(con) == one_batch
-
-
-def _worker_lineage(item: int) -> tuple[int, int, int, str]:
-    return item, os.getpid(), os.getppid(), stages._WORKER_CONTEXT["marker"]
-
-
-def test_pool_workers_are_not_forked_from_the_run_process() -> None:
-    """A worker forked from the run's process keeps a copy of every page the run rewrites or frees
-    after the fork (its DuckDB buffers): ~360 MiB a worker at 100,000 reports. The workers are forked
-    from a small server process instead, and still get the context they are given."""
-    items = list(range(2 * stages.PARALLEL_THRESHOLD))
-    (results,) = stages.map_in_batches(_worker_lineage, [items], len(items), {"marker": "context"})
-    assert [item for item, *_ in results] == items
-    assert {marker for *_, marker in results} == {"context"}
-    workers = {pid for _, pid, _, _ in results}
-    parents = {parent for _, _, parent, _ in results}
-    assert os.getpid() not in workers | parents
 
 
 def test_a_slice_left_in_reference_cycles_is_freed_before_the_next_is_read() -> None:

@@ -12,14 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import hashlib
-import multiprocessing
 import os
-import select
-import threading
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +21,17 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from pipelines.core import cleaning, documents, extract, filestats, partitions, processes, scrape, versioning
+from pipelines.core import (
+    cleaning,
+    documents,
+    extract,
+    filestats,
+    partitions,
+    pool,
+    scrape,
+    versioning,
+    workers,
+)
 from pipelines.core.documents import FileRead
 from pipelines.core.filestats import FileStats
 from pipelines.core.models import County, RawDocument, RejectedDocument
@@ -36,8 +40,6 @@ from pipelines.core.uptodate import RecordedFiles, present_files, read_unless_re
 from pipelines.core.validation import FACT_COLUMNS, REJECTED_COLUMNS, split_valid_facts
 from pipelines.core.warehouse import STATE_SCHEMA, STATE_TABLES
 
-# Below this many documents a process pool costs more than it saves.
-PARALLEL_THRESHOLD = 200
 # Documents (and their results) a stage holds in memory at once; each batch is written and committed
 # before the next but one is read, so memory stays flat in the corpus size and a killed run resumes.
 BATCH_DOCUMENTS = 500
@@ -66,20 +68,6 @@ class StageStats:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-def _short_hash(*parts: object) -> str:
-    joined = "\x1f".join("" if p is None else repr(p) if isinstance(p, float) else str(p) for p in parts)
-    return hashlib.sha256(joined.encode("utf-8")).hexdigest()[:16]
-
-
-def _error_reason(action: str, exc: BaseException) -> str:
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return (
-        f"{action} failed with {type(exc).__name__}: {message}"
-        if message
-        else f"{action} failed with {type(exc).__name__}"
-    )
 
 
 def insert_rows(
@@ -152,107 +140,6 @@ class _Transaction:
         self.con.execute("BEGIN TRANSACTION")
 
 
-# --- process pool over independent documents -----------------------------------------------------
-
-# Objects the worker functions need (catalog, place index ...): in this process when there is no
-# pool, else given to each worker once when it starts (not once per task).
-_WORKER_CONTEXT: dict[str, Any] = {}
-
-
-def _set_worker_context(context: dict[str, Any]) -> None:
-    _WORKER_CONTEXT.clear()
-    _WORKER_CONTEXT.update(context)
-
-
-def _start_worker(context: dict[str, Any], run_pid: int) -> None:
-    _set_worker_context(context)
-    threading.Thread(target=_exit_when_gone, args=(run_pid,), daemon=True).start()
-
-
-def _exit_when_gone(pid: int) -> None:
-    """End this worker when the process that started it ends, however it ends.
-
-    A worker of a run killed by SIGKILL would otherwise wait for work forever (it holds the write
-    end of its own task pipe, so it never sees the pipe close), and with it the fork server.
-    """
-    try:
-        watched = os.pidfd_open(pid)
-    except ProcessLookupError:
-        os._exit(1)  # gone before this worker started
-    except (AttributeError, OSError):  # no pidfd (not Linux, or before 5.3): poll instead
-        while processes.exists(pid):
-            time.sleep(1.0)
-        os._exit(1)
-    select.select([watched], [], [])
-    os._exit(1)
-
-
-def _pool_start_method() -> multiprocessing.context.BaseContext | None:
-    """Workers are forked from a small server process started once (forkserver), not from this one.
-
-    A forked worker shares every page this process had when it forked, and keeps its own copy of
-    each one this process rewrites or frees afterwards: forked from a run that had ingested 100,000
-    reports, each worker grew to ~360 MiB, most of it this process's old DuckDB buffers. The server
-    has only the library imported, so the workers start small and stay so.
-    """
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return None
-    start_method = multiprocessing.get_context("forkserver")
-    start_method.set_forkserver_preload([__name__])
-    return start_method
-
-
-def _worker_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-def _run_chunk(fn: Callable[[Any], Any], chunk: Sequence[Any]) -> list[Any]:
-    return [fn(item) for item in chunk]
-
-
-def map_in_batches(
-    fn: Callable[[Any], Any], batches: Iterable[Sequence[Any]], total: int, context: dict[str, Any]
-) -> Iterator[list[Any]]:
-    """fn over every item of every batch, in order, one list of results per batch.
-
-    In a process pool when there are many items (total) and cores. Batches are taken from
-    the iterable one at a time and the pool works on the next batch while the caller writes this
-    one's results, so at most two batches are in memory, whatever the corpus size.
-    """
-    _set_worker_context(context)
-    try:
-        workers = min(_worker_count(), 8)
-        start_method = _pool_start_method()
-        if total < PARALLEL_THRESHOLD or workers < 2 or start_method is None:
-            for batch in batches:
-                yield _run_chunk(fn, batch)
-            return
-        with ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=start_method,
-            initializer=_start_worker,
-            initargs=(context, os.getpid()),
-        ) as pool:
-
-            def submit(batch: Sequence[Any]) -> list[Any]:
-                size = max(1, len(batch) // (workers * 4))
-                return [pool.submit(_run_chunk, fn, batch[i : i + size]) for i in range(0, len(batch), size)]
-
-            in_flight: list[Any] | None = None
-            for batch in batches:
-                submitted = submit(batch)
-                if in_flight is not None:
-                    yield [result for future in in_flight for result in future.result()]
-                in_flight = submitted
-            if in_flight is not None:
-                yield [result for future in in_flight for result in future.result()]
-    finally:
-        _WORKER_CONTEXT.clear()
-
-
 def _batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -311,7 +198,7 @@ def _judge(read: FileRead) -> RawDocument | RejectedDocument:
         return documents.document_from_read(read)
     except Exception as exc:  # one bad file must not stop the run
         return RejectedDocument(
-            read.source_file, "decode", _error_reason("decoding the file", exc), read.content_hash
+            read.source_file, "decode", workers.error_reason("decoding the file", exc), read.content_hash
         )
 
 
@@ -418,51 +305,6 @@ def _no_readable_file(raw_dir: Path, files: int, example: FileRead | None) -> st
 # --- cleaning ---------------------------------------------------------------------------------------
 
 
-# What cleaning gives a document, besides its ids and fingerprint (columns of raw.cleaned_documents).
-CLEANED_FIELDS = (
-    "title", "published_date", "outlet", "author", "url", "is_work_report",
-    "county_code", "county_name", "clean_text", "char_count",
-)  # fmt: skip
-
-
-def _clean_one(item: tuple[str, str, bool, str | None] | dict[str, Any]) -> dict[str, Any]:
-    """Clean one document and find its county; runs in a worker process when there are many.
-
-    The result's "fields" are CLEANED_FIELDS, or None when no county was found. A dict item is a
-    result already (a document adopted from a partition's output) and is passed on as it is.
-    """
-    if isinstance(item, dict):
-        return item
-    document_id, text, is_html, url = item
-    places = _WORKER_CONTEXT["places"]
-    try:
-        cleaned = cleaning.clean_document(text, is_html=is_html, url=url)
-    except Exception as exc:
-        return {"document_id": document_id, "error": ("clean", _error_reason("cleaning", exc))}
-    if not cleaned.text.strip():
-        return {"document_id": document_id, "error": ("clean", "no article text left after cleaning")}
-    try:
-        county = places.subject_county(cleaned.title, cleaned.text, cleaned.outlet, cleaned.page_header)
-    except Exception as exc:
-        return {"document_id": document_id, "error": ("place", _error_reason("finding the county", exc))}
-    fields = None
-    if county is not None:
-        fields = {
-            "title": cleaned.title,
-            "published_date": cleaned.published_date,
-            "outlet": cleaned.outlet,
-            "author": cleaned.author,
-            "url": url,
-            "is_work_report": cleaned.is_work_report,
-            "county_code": county.code,
-            "county_name": county.name,
-            "clean_text": cleaned.text,
-            "char_count": len(cleaned.text),
-        }
-    fingerprint = documents.text_fingerprint(cleaned.text)
-    return {"document_id": document_id, "fingerprint": fingerprint, "fields": fields}
-
-
 def clean_documents(
     con: duckdb.DuckDBPyConnection,
     places: Any,
@@ -483,7 +325,7 @@ def clean_documents(
         con,
         adopt,
         "_adoptable_cleaned",
-        f"SELECT document_id, text_fingerprint, {', '.join(CLEANED_FIELDS)} "
+        f"SELECT document_id, text_fingerprint, {', '.join(workers.CLEANED_FIELDS)} "
         "FROM {p}.raw.cleaned_documents WHERE cleaner_version = ?",
         [version],
     )
@@ -522,7 +364,7 @@ def clean_documents(
             document_id: (source_file, content_hash) for source_file, document_id, content_hash in pending
         }
         batches = (_raw_texts(con, batch, adoptable > 0) for batch in _batches(pending, batch_size))
-        for results in map_in_batches(_clean_one, batches, len(pending), {"places": places}):
+        for results in pool.map_in_batches(workers.clean_one, batches, len(pending), {"places": places}):
             stats.adopted += sum(1 for result in results if result.get("adopted"))
             rows = _cleaning_rows(results, by_id, kept_by_fingerprint, version, now)
             # Documents rejected by an earlier run are tried again (the place index may have improved).
@@ -559,7 +401,7 @@ def _raw_texts(
 
 
 def _adopted_cleaning(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, dict[str, Any]]:
-    """Cleaning results, as _clean_one gives them, of the given documents in _adoptable_cleaned."""
+    """Cleaning results, as workers.clean_one gives them, of the given documents in _adoptable_cleaned."""
     cursor = con.execute(
         "SELECT * FROM _adoptable_cleaned WHERE document_id IN (SELECT unnest(?::VARCHAR[])) "
         "QUALIFY row_number() OVER (PARTITION BY document_id ORDER BY text_fingerprint) = 1",
@@ -569,7 +411,7 @@ def _adopted_cleaning(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[st
     adopted = {}
     for values in cursor.fetchall():
         row = dict(zip(names, values, strict=True))
-        fields = {name: row[name] for name in CLEANED_FIELDS}
+        fields = {name: row[name] for name in workers.CLEANED_FIELDS}
         adopted[row["document_id"]] = {
             "document_id": row["document_id"],
             "fingerprint": row["text_fingerprint"],
@@ -593,7 +435,7 @@ def _cleaning_rows(
     version: str,
     now: dt.datetime,
 ) -> _CleaningRows:
-    """Rows for a batch of _clean_one results; a text seen before (kept_by_fingerprint, updated)
+    """Rows for a batch of workers.clean_one results; a text seen before (kept_by_fingerprint, updated)
     becomes a duplicate of the document kept for it."""
     rows = _CleaningRows([], [], [])
     for result in results:
@@ -714,69 +556,6 @@ def extraction_version(catalog: Any) -> str:
     return f"{extract.EXTRACTOR_VERSION}+{catalog.version}"
 
 
-def fact_id(
-    document_id: str, metric_code: str, county_code: str, year: int | None, value: float, start: int
-) -> str:
-    return _short_hash(document_id, metric_code, county_code, year, float(value), start)
-
-
-def _extract_one(
-    item: tuple[str, str, str, bool, dt.date | None, County] | dict[str, Any],
-) -> dict[str, Any]:
-    """Extract one document's facts and mentions as rows of their tables; runs in a worker process
-    when there are many documents (the rows are built there, not in the process writing them).
-
-    A dict item is a result already (adopted from a partition's output) and is passed on as it is.
-    """
-    if isinstance(item, dict):
-        return item
-    document_id, source_file, text, is_work_report, published, subject = item
-    try:
-        extraction = extract.extract_facts(
-            text,
-            subject=subject,
-            published=published,
-            catalog=_WORKER_CONTEXT["catalog"],
-            places=_WORKER_CONTEXT["places"],
-            work_report=bool(is_work_report),
-        )
-    except Exception as exc:
-        return {"document_id": document_id, "error": _error_reason("extracting facts", exc)}
-    facts = [_flat_dict(fact) for fact in extraction.facts]
-    mentions = [_flat_dict(mention) for mention in extraction.unclassified]
-    return _extraction_result(document_id, source_file, _WORKER_CONTEXT["version"], facts, mentions)
-
-
-def _extraction_result(
-    document_id: str,
-    source_file: str,
-    version: str,
-    facts: Sequence[dict[str, Any]],
-    mentions: Sequence[dict[str, Any]],
-    counts: tuple[int, int] | None = None,
-) -> dict[str, Any]:
-    """A document's fact and mention rows, each read twice kept once; counts = as extracted."""
-    fact_rows: dict[str, dict[str, Any]] = {}
-    for fact in facts:
-        row = _fact_row(fact, document_id, source_file, version)
-        fact_rows.setdefault(row["fact_id"], row)  # the same fact read twice is one fact
-    mention_rows: dict[str, dict[str, Any]] = {}
-    for mention in mentions:
-        row = _mention_row(mention, document_id, source_file)
-        mention_rows.setdefault(row["mention_id"], row)
-    return {
-        "document_id": document_id,
-        "facts": list(fact_rows.values()),
-        "mentions": list(mention_rows.values()),
-        "counts": counts or (len(facts), len(mentions)),
-    }
-
-
-def _flat_dict(record: Any) -> dict[str, Any]:
-    # asdict() deep-copies recursively; these records are flat, and this runs for every fact
-    return {name: getattr(record, name) for name in record.__slots__}
-
-
 def _subject(gazetteer: Any, code: str, name: str) -> County:
     try:
         county = gazetteer.county(code)
@@ -842,7 +621,7 @@ def extract_document_facts(
             for batch in _batches(pending, batch_size)
         )
         context = {"catalog": catalog, "places": places, "version": version}
-        for results in map_in_batches(_extract_one, batches, len(pending), context):
+        for results in pool.map_in_batches(workers.extract_one, batches, len(pending), context):
             stats.adopted += sum(1 for result in results if result.get("adopted"))
             ids = [result["document_id"] for result in results]
             # Facts are written with their document's state row: only a document extracted before has any.
@@ -921,7 +700,7 @@ def _gather_extractions(con: duckdb.DuckDBPyConnection, outputs: Sequence[Path],
 def _adopted_extractions(
     con: duckdb.DuckDBPyConnection, batch: Sequence[tuple[str, ...]], version: str
 ) -> dict[str, dict[str, Any]]:
-    """Results, as _extract_one gives them, of the pending documents a partition extracted from the
+    """Results, as workers.extract_one gives them, of the pending documents a partition extracted from the
     same text (same fingerprint)."""
     source_files = {document_id: source_file for document_id, source_file, *_ in batch}
     wanted = [f"{document_id}:{fingerprint}" for document_id, _, _, fingerprint, *_ in batch]
@@ -945,7 +724,7 @@ def _adopted_extractions(
     adopted = {}
     for document_id, fact_count, mention_count in found:
         found_rows = rows[document_id]
-        result = _extraction_result(
+        result = workers.extraction_result(
             document_id,
             source_files[document_id],
             version,
@@ -991,42 +770,13 @@ def _extraction_rows(
     return rows
 
 
-def _fact_row(fact: dict[str, Any], document_id: str, source_file: str, version: str) -> dict[str, Any]:
-    row = {k: fact.get(k) for k in RAW_TABLES["extracted_facts"] if k in fact}
-    row.update(
-        fact_id=fact_id(
-            document_id,
-            fact["metric_code"],
-            fact["county_code"],
-            fact["year"],
-            fact["value"],
-            fact["start_offset"],
-        ),
-        document_id=document_id,
-        source_file=source_file,
-        extractor_version=version,
-    )
-    return row
-
-
-def _mention_row(mention: dict[str, Any], document_id: str, source_file: str) -> dict[str, Any]:
-    return {
-        "mention_id": _short_hash(
-            document_id, mention["start_offset"], mention["end_offset"], mention["phrase"]
-        ),
-        "document_id": document_id,
-        "source_file": source_file,
-        **{k: mention[k] for k in ("sentence", "phrase", "value", "unit", "start_offset", "end_offset")},
-    }
-
-
 # --- validation -------------------------------------------------------------------------------------
 
 
 def validation_version(catalog: Any, county_codes: Iterable[str]) -> str:
     """A verdict depends on the validation code, the pandera schema, the catalog and the gazetteer."""
     code = versioning.source_version("validation", data_files=("facts.py",))
-    return _short_hash(code, catalog.version, *sorted(county_codes))
+    return workers.short_hash(code, catalog.version, *sorted(county_codes))
 
 
 def _stage_version(con: duckdb.DuckDBPyConnection, stage: str) -> str | None:
