@@ -103,6 +103,8 @@ def test_batch_size_does_not_change_what_the_stages_write(
     with work_connection(tmp_path) as con:
         stats = run_stages(con, raw_dir, reference, documents=1, facts=7)
         assert snapshot(con) == one_batch
+        # the pending rows wait in temporary tables (not Python lists), dropped with their stage
+        assert con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall() == []
     assert stats["clean"].processed == 5 and stats["clean"].written == 5
     assert stats["extract"].processed == 5
     assert stats["validate"].processed == stats["validate"].written == len(one_batch["extracted_facts"])
