@@ -8,9 +8,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from pipelines.core import pool, processes
 from tests.pool_probe import HEAVY_MODULES, where_it_ran
+
+FUPIN = Path(sys.executable).parent / "fupin"
 
 
 def _map(batches: list[list[int]]) -> list[list[tuple]]:
@@ -62,6 +67,19 @@ def test_the_workers_module_imports_no_pandas_pandera_or_duckdb() -> None:
     """What the fork server preloads for the stages; each heavy import would be paid in every pool process."""
     code = (
         "import sys, pipelines.core.workers; "
+        f"print(sorted(m.split('.')[0] for m in sys.modules if m.split('.')[0] in {HEAVY_MODULES!r}))"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]", found.stderr
+
+
+@pytest.mark.skipif(not FUPIN.exists(), reason="no fupin console script in this environment")
+def test_what_a_worker_runs_again_of_the_fupin_script_imports_nothing_heavy() -> None:
+    """multiprocessing runs a script's __main__ again in each worker, as __mp_main__ (as below), before
+    its work: the `fupin` script must not import the command line's DuckDB and warehouse code there."""
+    code = (
+        "import runpy, sys; "
+        f"runpy.run_path({str(FUPIN)!r}, run_name='__mp_main__'); "
         f"print(sorted(m.split('.')[0] for m in sys.modules if m.split('.')[0] in {HEAVY_MODULES!r}))"
     )
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

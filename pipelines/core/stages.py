@@ -42,7 +42,8 @@ from pipelines.core.warehouse import STATE_SCHEMA, STATE_TABLES
 
 # Documents (and their results) a stage holds in memory at once; each batch is written and committed
 # before the next but one is read, so memory stays flat in the corpus size and a killed run resumes.
-BATCH_DOCUMENTS = 500
+# Two batches of extraction results are in the run's process at once: ~60 MB at 500 documents.
+BATCH_DOCUMENTS = 250
 # Facts validated at once (pandera works on a DataFrame in memory).
 BATCH_FACTS = 20_000
 
