@@ -4,6 +4,7 @@ import contextlib
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -23,7 +24,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from pipelines.assets._common import warehouse_step
 from pipelines.core import dbt_inputs, filestats
 from pipelines.core.dbt_inputs import UNCHANGED_METADATA, BuildPlan
-from pipelines.core.uptodate import code_version
+from pipelines.core.uptodate import run_inputs_version
 from pipelines.core.warehouse import WarehousePaths, connect, open_work, work_lock
 from pipelines.resources import (
     DBT_DATABASE_ENV,
@@ -158,7 +159,7 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, settings: Fu
         events: list[Any] = []
         with work_lock(paths), _env(DBT_DATABASE_ENV, os.fspath(paths.work)):
             manifest = orjson.loads(dbt_project.manifest_path.read_bytes())
-            plan, inputs = _plan_build(paths, manifest, subset=context.is_subset)
+            plan, inputs = _plan_build(paths, manifest, settings.raw_path(), subset=context.is_subset)
             _log_plan(context, plan)
             invocation = dbt.cli(
                 ["build", *_exclusion_args(plan)], context=context, target_path=paths.dbt_target
@@ -227,13 +228,13 @@ def _models_in_order(manifest: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def _plan_build(
-    paths: WarehousePaths, manifest: Mapping[str, Any], *, subset: bool
+    paths: WarehousePaths, manifest: Mapping[str, Any], raw_dir: Path, *, subset: bool
 ) -> tuple[BuildPlan, dict[str, str]]:
     """What this build skips, and the inputs it builds from (recorded when it succeeds). The record
     of the last build is forgotten first: a build that fails or is killed is followed by a full one."""
     with contextlib.closing(connect(paths.work)) as con:
         inputs = dbt_inputs.fingerprint_sources(con, dbt_inputs.source_relations(manifest))
-        inputs[dbt_inputs.CODE_INPUT] = code_version()
+        inputs[dbt_inputs.CODE_INPUT] = run_inputs_version(raw_dir)
         if subset:
             plan = BuildPlan(full_build_reason="a subset of the models was selected")
         elif filestats.reread_requested():

@@ -1,7 +1,6 @@
 """Publishing: the working file becomes the warehouse BI tools read, atomically."""
 
 import json
-import os
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 from dagster_dbt import get_asset_key_for_model
@@ -9,7 +8,7 @@ from dagster_dbt import get_asset_key_for_model
 from pipelines.assets._common import markdown_table, warehouse_step
 from pipelines.assets.dbt import dbt_models
 from pipelines.core.runlock import finish_run
-from pipelines.core.uptodate import INPUTS_VERSION_ENV, inputs_version
+from pipelines.core.uptodate import run_inputs_version
 from pipelines.core.warehouse import describe_warehouse, publish
 from pipelines.resources import FupinSettings, dbt_project
 
@@ -41,8 +40,7 @@ def mart_keys() -> list[AssetKey]:
 )
 def published_warehouse(context: AssetExecutionContext, settings: FupinSettings) -> MaterializeResult:
     with warehouse_step(context, settings) as paths:
-        # The version `fupin run` saw when it started, else now (a run Dagster launched).
-        version = os.environ.get(INPUTS_VERSION_ENV) or inputs_version(settings.raw_path())
+        version = run_inputs_version(settings.raw_path())
         published = publish(paths, settings.shrink_limit(), inputs_version=version)
         finish_run(paths, context.run.run_id)
     tables = describe_warehouse(published)

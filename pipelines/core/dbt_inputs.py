@@ -8,7 +8,8 @@ not data. This compares both, from the working file itself:
 - a fingerprint of each raw table a model or test reads (row count and the sum of every row's hash:
   the same rows in any order give the same sum, any changed value changes it; a table of more than
   FINGERPRINT_MAX_ROWS rows is not scanned and counts as changed), and
-- the code version (`uptodate.code_version`: pipelines/, schemas/, dbt_project/ and the packages).
+- the code version (the inputs version of `pipelines/core/uptodate.py`: pipelines/, schemas/,
+  dbt_project/, the packages and sources.yaml).
 
 Both are recorded in the working file when a build succeeds and forgotten when one starts, so a
 failed or killed build is followed by a full one. With a record that matches the code and names

@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -164,6 +165,25 @@ class _Pending:
                 "WHERE pending_row > ? AND pending_row <= ? ORDER BY pending_row",
                 [start, start + size],
             ).fetchall()
+
+    def mapped(
+        self,
+        size: int,
+        prepare: Callable[[list[tuple[Any, ...]]], list[Any]],
+        fn: Callable[[Any], Any],
+        context: dict[str, Any],
+    ) -> Iterator[tuple[list[tuple[Any, ...]], list[Any]]]:
+        """(pending rows, fn's results over prepare(rows)) a batch at a time, through the pool. The
+        pool takes a batch ahead, so the rows of the batches taken wait here until their results."""
+        taken: deque[list[tuple[Any, ...]]] = deque()
+
+        def inputs() -> Iterator[list[Any]]:
+            for batch in self.batches(size):
+                taken.append(batch)
+                yield prepare(batch)
+
+        for results in pool.map_in_batches(fn, inputs(), self.count, context):
+            yield taken.popleft(), results
 
     def drop(self) -> None:
         self.con.execute(f"DROP TABLE IF EXISTS {self.name}")
@@ -384,10 +404,13 @@ def clean_documents(
         )
         transaction.commit_and_continue()
 
-        inputs = (_raw_texts(con, batch, adoptable > 0) for batch in pending.batches(batch_size))
-        cleaned = pool.map_in_batches(workers.clean_one, inputs, pending.count, {"places": places})
-        # a batch's results with its pending rows, read again (the inputs are a batch ahead)
-        for results, batch in zip(cleaned, pending.batches(batch_size), strict=True):
+        cleaned = pending.mapped(
+            batch_size,
+            lambda batch: _raw_texts(con, batch, adoptable > 0),
+            workers.clean_one,
+            {"places": places},
+        )
+        for batch, results in cleaned:
             by_id = {
                 document_id: (source_file, content_hash) for source_file, document_id, content_hash in batch
             }
@@ -656,13 +679,13 @@ def extract_document_facts(
         stats.skipped = int(total) - pending.count
         transaction.commit_and_continue()
 
-        inputs = (
-            _cleaned_texts(con, batch, gazetteer, adopting, version) for batch in pending.batches(batch_size)
+        extracted = pending.mapped(
+            batch_size,
+            lambda batch: _cleaned_texts(con, batch, gazetteer, adopting, version),
+            workers.extract_one,
+            {"catalog": catalog, "places": places, "version": version},
         )
-        context = {"catalog": catalog, "places": places, "version": version}
-        extracted = pool.map_in_batches(workers.extract_one, inputs, pending.count, context)
-        # a batch's results with its pending rows, read again (the inputs are a batch ahead)
-        for results, batch in zip(extracted, pending.batches(batch_size), strict=True):
+        for batch, results in extracted:
             by_id = {row[0]: row for row in batch}
             stats.adopted += sum(1 for result in results if result.get("adopted"))
             ids = [result["document_id"] for result in results]

@@ -168,30 +168,26 @@ def _package_version(name: str) -> str:
         return "-"
 
 
-def _code_digest(root: Path) -> hashlib._Hash:
+def inputs_version(raw_dir: str | os.PathLike[str], root: Path = PROJECT_ROOT) -> str:
+    """A hash of everything but the raw files that decides what a run writes (see the module doc)."""
+    from pipelines.core.scrape import SOURCES_FILE
+
     digest = hashlib.sha256()
     for path in _code_files(root):
         digest.update(os.fsencode(path.relative_to(root)) + b"\0")
         digest.update(path.read_bytes() + b"\0")
     for name in OUTPUT_PACKAGES:
         digest.update(f"{name}=={_package_version(name)}\0".encode())
-    return digest
-
-
-def code_version(root: Path = PROJECT_ROOT) -> str:
-    """A hash of the code and the installed packages that decide what a run writes."""
-    return _code_digest(root).hexdigest()[:16]
-
-
-def inputs_version(raw_dir: str | os.PathLike[str], root: Path = PROJECT_ROOT) -> str:
-    """A hash of everything but the raw files that decides what a run writes (see the module doc)."""
-    from pipelines.core.scrape import SOURCES_FILE
-
-    digest = _code_digest(root)
     sources = Path(raw_dir) / SOURCES_FILE
     with contextlib.suppress(OSError):
         digest.update(b"sources\0" + sources.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def run_inputs_version(raw_dir: str | os.PathLike[str]) -> str:
+    """The inputs version `fupin run` saw when it started (its steps share it), else computed now
+    (a run Dagster launched)."""
+    return os.environ.get(INPUTS_VERSION_ENV) or inputs_version(raw_dir)
 
 
 # --- the decision ------------------------------------------------------------------------------------
